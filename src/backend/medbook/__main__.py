@@ -1,0 +1,3 @@
+from medbook.cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""The FastAPI application: middleware, routers, and the database for its lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from medbook import __version__
+from medbook.booking.routes import router as booking_router
+from medbook.booking.routes import staff_router
+from medbook.clinics.routes import router as clinics_router
+from medbook.db import create_engine, database_url, session_factory
+from medbook.errors import install_error_handlers
+from medbook.health import router as health_router
+from medbook.schema import ensure_migrated
+from medbook.settings import get_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    url = database_url()
+    await ensure_migrated(url)
+    engine = create_engine(url, get_settings())
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Medical Inc. booking API",
+        version=__version__,
+        description=(
+            "Book, hold, confirm and manage appointments at Medical Inc.'s three Singapore clinics. "
+            "Errors are RFC 9457 problem+json with a stable `code`. Times are ISO 8601 with the "
+            "clinic's UTC offset."
+        ),
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(clinics_router)
+    app.include_router(booking_router)
+    app.include_router(staff_router)
+    return app

@@ -1,0 +1,39 @@
+"""The booking domain's errors, each with its stable code."""
+
+from medbook.errors import ConflictError, GoneError, NotFoundError, TooManyError, UnprocessableError
+
+
+class AppointmentNotFoundError(NotFoundError):
+    code = "appointment_not_found"
+
+
+class SlotTakenError(ConflictError):
+    code = "slot_taken"
+
+
+class SlotNotOfferedError(UnprocessableError):
+    code = "slot_not_offered"
+
+
+class HoldExpiredError(GoneError):
+    code = "hold_expired"
+
+
+class HoldReleasedError(GoneError):
+    code = "hold_released"
+
+
+class HoldLimitReachedError(TooManyError):
+    code = "hold_limit_reached"
+
+
+class InvalidTransitionConflictError(ConflictError):
+    code = "invalid_transition"
+
+
+class TooLateError(ConflictError):
+    code = "too_late"
+
+
+class TooEarlyError(ConflictError):
+    code = "too_early"

@@ -1,0 +1,298 @@
+"""Booking HTTP API: availability, holds, the patient's appointment, and the staff actions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medbook.booking import service
+from medbook.booking.models import Appointment
+from medbook.booking.schemas import (
+    AppointmentOut,
+    AvailabilityOut,
+    BlockIn,
+    CancelIn,
+    ClinicDayOut,
+    ConfirmIn,
+    HoldIn,
+    HoldOut,
+    RescheduleIn,
+    SlotOut,
+    WalkInIn,
+)
+from medbook.clinics import repository as clinics_repository
+from medbook.deps import AppSettings, DbSession, IdempotencyKey
+from medbook.errors import PROBLEM_RESPONSES
+from medbook.idempotency.service import run_once
+from medbook.identity.dependencies import ClientKey, HolderActor, StaffActor
+
+router = APIRouter(prefix="/api/v1", tags=["booking"], responses=PROBLEM_RESPONSES)
+staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=PROBLEM_RESPONSES)
+
+
+async def present(session: AsyncSession, row: Appointment, now: datetime) -> AppointmentOut:
+    clinic = await clinics_repository.get_clinic(session, row.clinic_id)
+    assert clinic is not None
+    return AppointmentOut.from_row(row, service.current_status(row, now), ZoneInfo(clinic.timezone))
+
+
+async def present_now(session: AsyncSession, row: Appointment) -> AppointmentOut:
+    return await present(session, row, await service.repository.database_now(session))
+
+
+async def idempotent(
+    session: AsyncSession,
+    request: Request,
+    key: str | None,
+    client: str,
+    payload: BaseModel,
+    status_code: int,
+    produce: service.Any,
+    settings: AppSettings,
+) -> JSONResponse:
+    answer = await run_once(
+        session,
+        key=key,
+        scope=f"{client}:{request.method}:{request.url.path}",
+        payload=payload,
+        status_code=status_code,
+        produce=produce,
+        ttl_hours=settings.idempotency_ttl_hours,
+    )
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+
+
+@router.get("/availability", response_model=AvailabilityOut, summary="Free slots of a service")
+async def availability(
+    session: DbSession,
+    settings: AppSettings,
+    service_id: uuid.UUID,
+    from_day: Annotated[date, Query(alias="from", description="First local day, e.g. 2026-12-01.")],
+    to_day: Annotated[date, Query(alias="to", description="Last local day (inclusive).")],
+    clinic_id: Annotated[uuid.UUID | None, Query(description="Default: every clinic.")] = None,
+    practitioner_id: Annotated[uuid.UUID | None, Query(description="Default: any practitioner.")] = None,
+) -> AvailabilityOut:
+    found, offered = await service.search_availability(
+        session, service_id, from_day, to_day, clinic_id, practitioner_id, settings.availability_max_days
+    )
+    slots = [
+        SlotOut(
+            clinic_id=item.clinic.id,
+            practitioner_id=item.practitioner_id,
+            start=item.slot.start.astimezone(ZoneInfo(item.clinic.timezone)),
+            end=item.slot.end.astimezone(ZoneInfo(item.clinic.timezone)),
+        )
+        for item in offered
+    ]
+    return AvailabilityOut(service_id=found.id, from_day=from_day, to_day=to_day, slots=slots)
+
+
+@router.post(
+    "/holds",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HoldOut,
+    summary="Hold a slot for 300 seconds while the patient checks out",
+)
+async def create_hold(
+    body: HoldIn,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    client: ClientKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> HoldOut:
+        target = await service.resolve_target(session, body.clinic_id, body.practitioner_id, body.service_id)
+        hold = await service.place_hold(
+            session, target, body.start, client, settings.hold_ttl_seconds, settings.max_live_holds_per_client
+        )
+        appointment = await present_now(session, hold.appointment)
+        assert appointment.hold_expires_at is not None
+        return HoldOut(
+            hold_id=hold.appointment.id,
+            hold_token=hold.token,
+            expires_at=appointment.hold_expires_at,
+            appointment=appointment,
+        )
+
+    return await idempotent(session, request, idempotency_key, client, body, 201, produce, settings)
+
+
+@router.get("/holds/{hold_id}", response_model=AppointmentOut, summary="A hold, as its holder sees it")
+async def get_hold(hold_id: uuid.UUID, session: DbSession, actor: HolderActor) -> AppointmentOut:
+    row, now = await service.view_appointment(session, hold_id, actor)
+    return await present(session, row, now)
+
+
+@router.delete("/holds/{hold_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Release a hold early")
+async def release_hold(hold_id: uuid.UUID, session: DbSession, actor: HolderActor) -> Response:
+    await service.release_hold(session, hold_id, actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/holds/{hold_id}/confirm",
+    response_model=AppointmentOut,
+    summary="Confirm a live hold as an appointment (410 once it has expired)",
+)
+async def confirm_hold(
+    hold_id: uuid.UUID,
+    body: ConfirmIn,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    actor: HolderActor,
+    client: ClientKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> AppointmentOut:
+        row = await service.confirm_hold(session, hold_id, actor, body.patient.to_contact())
+        return await present_now(session, row)
+
+    return await idempotent(session, request, idempotency_key, client, body, 200, produce, settings)
+
+
+@router.get("/appointments/{appointment_id}", response_model=AppointmentOut, summary="An appointment")
+async def get_appointment(appointment_id: uuid.UUID, session: DbSession, actor: HolderActor) -> AppointmentOut:
+    row, now = await service.view_appointment(session, appointment_id, actor)
+    return await present(session, row, now)
+
+
+@router.post("/appointments/{appointment_id}/cancel", response_model=AppointmentOut, summary="Cancel")
+async def cancel_appointment(
+    appointment_id: uuid.UUID, body: CancelIn, session: DbSession, actor: HolderActor
+) -> AppointmentOut:
+    row = await service.cancel_appointment(session, appointment_id, actor, body.reason)
+    return await present_now(session, row)
+
+
+@router.post(
+    "/appointments/{appointment_id}/reschedule",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AppointmentOut,
+    summary="Move an appointment atomically; answers the new appointment",
+)
+async def reschedule_appointment(
+    appointment_id: uuid.UUID,
+    body: RescheduleIn,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    actor: HolderActor,
+    client: ClientKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> AppointmentOut:
+        row = await service.reschedule_appointment(
+            session, appointment_id, actor, body.start, body.practitioner_id, body.clinic_id
+        )
+        return await present_now(session, row)
+
+    return await idempotent(session, request, idempotency_key, client, body, 201, produce, settings)
+
+
+@staff_router.get("/clinics/{clinic_id}/day", response_model=ClinicDayOut, summary="A clinic's day")
+async def clinic_day(clinic_id: uuid.UUID, day: date, session: DbSession, _: StaffActor) -> ClinicDayOut:
+    clinic, rows, now = await service.clinic_day(session, clinic_id, day)
+    tz = ZoneInfo(clinic.timezone)
+    appointments = [AppointmentOut.from_row(row, service.current_status(row, now), tz) for row in rows]
+    return ClinicDayOut(clinic_id=clinic.id, day=day, appointments=appointments)
+
+
+@staff_router.post(
+    "/walk-ins", status_code=status.HTTP_201_CREATED, response_model=AppointmentOut, summary="Book a walk-in"
+)
+async def walk_in(
+    body: WalkInIn,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    _: StaffActor,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> AppointmentOut:
+        target = await service.resolve_target(session, body.clinic_id, body.practitioner_id, body.service_id)
+        row = await service.walk_in(session, target, body.patient.to_contact(), body.start)
+        return await present_now(session, row)
+
+    return await idempotent(session, request, idempotency_key, "staff", body, 201, produce, settings)
+
+
+@staff_router.post(
+    "/blocks", status_code=status.HTTP_201_CREATED, response_model=AppointmentOut, summary="Block time"
+)
+async def block_time(
+    body: BlockIn,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    _: StaffActor,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> AppointmentOut:
+        row = await service.block_time(
+            session, body.clinic_id, body.practitioner_id, body.start, body.end, body.reason
+        )
+        return await present_now(session, row)
+
+    return await idempotent(session, request, idempotency_key, "staff", body, 201, produce, settings)
+
+
+@staff_router.delete("/blocks/{block_id}", response_model=AppointmentOut, summary="Remove a block")
+async def remove_block(block_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
+    return await present_now(session, await service.remove_block(session, block_id))
+
+
+@staff_router.post("/appointments/{appointment_id}/check-in", response_model=AppointmentOut, summary="Check in")
+async def check_in(appointment_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
+    return await present_now(session, await service.check_in(session, appointment_id))
+
+
+@staff_router.post("/appointments/{appointment_id}/no-show", response_model=AppointmentOut, summary="No-show")
+async def no_show(appointment_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
+    return await present_now(session, await service.mark_no_show(session, appointment_id))
+
+
+@staff_router.post("/appointments/{appointment_id}/complete", response_model=AppointmentOut, summary="Complete")
+async def complete(appointment_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
+    return await present_now(session, await service.complete(session, appointment_id))
+
+
+@staff_router.post("/appointments/{appointment_id}/cancel", response_model=AppointmentOut, summary="Cancel")
+async def staff_cancel(
+    appointment_id: uuid.UUID, body: CancelIn, session: DbSession, actor: StaffActor
+) -> AppointmentOut:
+    row = await service.cancel_appointment(session, appointment_id, actor, body.reason)
+    return await present_now(session, row)
+
+
+@staff_router.post(
+    "/appointments/{appointment_id}/reschedule",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AppointmentOut,
+    summary="Move an appointment (staff: no online-change window)",
+)
+async def staff_reschedule(
+    appointment_id: uuid.UUID,
+    body: RescheduleIn,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    actor: StaffActor,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> AppointmentOut:
+        row = await service.reschedule_appointment(
+            session, appointment_id, actor, body.start, body.practitioner_id, body.clinic_id
+        )
+        return await present_now(session, row)
+
+    return await idempotent(session, request, idempotency_key, "staff", body, 201, produce, settings)

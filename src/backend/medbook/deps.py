@@ -1,0 +1,30 @@
+"""Request-scoped dependencies shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medbook.db import transaction
+from medbook.settings import Settings, get_settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in transaction(request.app.state.sessions):
+        yield session
+
+
+# scope="function": the transaction commits before the response is sent, so a client never
+# sees a success that then fails to commit.
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retrying with the same key returns the first answer and creates nothing new.",
+    ),
+]

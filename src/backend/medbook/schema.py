@@ -1,0 +1,72 @@
+"""Migrations: apply them, and tell whether a database is at the newest one."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from medbook.db import asyncpg_dsn
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SchemaNotMigratedError(RuntimeError):
+    pass
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    assert head is not None
+    return head
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    # env.py runs its own event loop; run it off any loop the caller may have.
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def autogenerate(url: str, message: str) -> None:
+    command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+async def current_revision(url: str) -> str | None:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        has_table = await connection.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+        if not has_table:
+            return None
+        revision: str | None = await connection.fetchval("SELECT version_num FROM alembic_version")
+        return revision
+    finally:
+        await connection.close()
+
+
+async def ensure_migrated(url: str) -> None:
+    """Refuse to serve a database whose schema is not at the newest migration."""
+    current = await current_revision(url)
+    head = head_revision()
+    if current != head:
+        raise SchemaNotMigratedError(
+            f"the database schema is at {current or 'nothing (empty database)'}, "
+            f"but this version of medbook needs {head}: run `medbook migrate` first"
+        )
+
+
+def ensure_migrated_sync(url: str) -> None:
+    asyncio.run(ensure_migrated(url))

@@ -1,0 +1,53 @@
+"""Holds through the API: the 300-second checkout hold and its edges."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.factories import World, make_world
+
+
+def hold_body(world: World, hour: int = 10, minute: int = 0, doctor: int = 0, service=None) -> dict[str, str]:
+    return {
+        "clinic_id": str(world.clinic.id),
+        "practitioner_id": str(world.doctors[doctor].id),
+        "service_id": str((service or world.gp).id),
+        "start": world.at(hour, minute).isoformat(),
+    }
+
+
+async def test_a_hold_lasts_exactly_300_seconds_of_database_time(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session)
+
+    response = await client.post("/api/v1/holds", json=hold_body(world))
+
+    assert response.status_code == 201, response.text
+    hold = response.json()
+    assert hold["hold_token"]
+    row = (
+        await session.execute(
+            text("SELECT status, hold_expires_at - created_at AS ttl FROM appointments WHERE id = :id"),
+            {"id": hold["hold_id"]},
+        )
+    ).one()
+    assert row.status == "held"
+    assert row.ttl.total_seconds() == 300
+    assert hold["appointment"]["start"] == world.at(10).isoformat()
+
+
+async def test_an_overlapping_hold_is_refused_with_a_code(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    world = await make_world(session)
+    first = await client.post("/api/v1/holds", json=hold_body(world), headers={"X-Client-Id": "a"})
+    assert first.status_code == 201
+
+    second = await client.post(
+        "/api/v1/holds", json=hold_body(world, service=world.screening, hour=9, minute=30), headers={"X-Client-Id": "b"}
+    )
+
+    assert second.status_code == 409
+    assert second.headers["content-type"] == "application/problem+json"
+    assert second.json()["code"] == "slot_taken"

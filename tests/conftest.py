@@ -1,0 +1,171 @@
+"""Test infrastructure: a real, freshly migrated PostgreSQL for the whole run.
+
+By default the embedded server (its own data folder, .data/test-postgres) with a database
+created anew for each run. With TEST_DATABASE_URL set (e.g. the machine's PostgreSQL 15 at
+postgresql://postgres@127.0.0.1:5432/test), that database is wiped and migrated instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from medbook import schema
+from medbook.db import asyncpg_dsn, create_engine, session_factory, start_embedded_server
+from medbook.settings import REPO_ROOT, get_settings
+
+STAFF_TOKEN = "test-staff-token"  # noqa: S105 - a test-only value
+TEST_DATABASE = "medbook_test"
+
+
+async def _recreate_database(admin_url: str, name: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def _wipe_schema(url: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await connection.close()
+
+
+def _prepare_database() -> str:
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        asyncio.run(_wipe_schema(given))
+        return given
+    server = start_embedded_server(REPO_ROOT / ".data" / "test-postgres")
+    asyncio.run(_recreate_database(server.get_uri("postgres"), TEST_DATABASE))
+    url: str = server.get_uri(TEST_DATABASE)
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A migrated database; the app and any server the tests start use it too."""
+    url = _prepare_database()
+    schema.upgrade(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ["MEDBOOK_STAFF_API_TOKEN"] = STAFF_TOKEN
+    get_settings.cache_clear()
+    from medbook import db
+
+    db.database_url.cache_clear()
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, get_settings())
+    yield engine
+    await engine.dispose()
+
+
+TABLES = (
+    "appointments, idempotent_requests, patients, weekly_availability, time_off, clinic_closures, "
+    "practitioner_services, clinic_opening_hours, rooms, services, practitioners, clinics"
+)
+
+
+async def truncate_all(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session on an empty database. Tests commit what they set up, as the app would."""
+    await truncate_all(engine)
+    async with session_factory(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process, with its lifespan, over a real database."""
+    from medbook.app import create_app
+
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+@pytest.fixture
+def staff_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {STAFF_TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    def __init__(self, url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+        self.url = url
+        self.process = process
+        self.log_path = log_path
+
+
+def start_live_server(database_url: str, log_path: Path, **env: str) -> LiveServer:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MEDBOOK_STAFF_API_TOKEN": STAFF_TOKEN,
+        "MEDBOOK_LOG_LEVEL": "warning",
+        **env,
+    }
+    command = [sys.executable, "-m", "medbook", "serve", "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return LiveServer(url, process, log_path)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server did not become ready:\n{log_path.read_text()}")
+
+
+def stop_live_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The API as a real uvicorn process on a real port, for tests that need real connections."""
+    server = start_live_server(database_url, tmp_path_factory.mktemp("server") / "server.log")
+    yield server
+    stop_live_server(server)
