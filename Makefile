@@ -1,0 +1,65 @@
+# Medical Inc. booking platform. Needs only Python 3.11+, Node 20 and make: everything else
+# (uv, the Python packages, the embedded PostgreSQL server) is installed on first use.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+RUN := $(UV) run --frozen
+# Never download a Python interpreter: use the machine's.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON ?= $(PYTHON)
+export UV_LINK_MODE ?= copy
+
+PG_SERVICE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: help run test lint typecheck pytest test-pg bench openapi migrate seed clean
+
+help:
+	@echo "make run      install what is missing, migrate, seed demo data, serve on http://localhost:8000"
+	@echo "make test     the whole suite: lint, types, tests (embedded PostgreSQL)"
+	@echo "make test-pg  the tests against the PostgreSQL service at $(PG_SERVICE_URL)"
+	@echo "make bench    benchmarks (results go to docs/performance.md by hand)"
+	@echo "make openapi  export docs/api/openapi.json"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@
+
+run: .venv/.synced
+	$(RUN) medbook migrate
+	$(RUN) medbook seed-demo
+	$(RUN) medbook serve
+
+migrate: .venv/.synced
+	$(RUN) medbook migrate
+
+seed: .venv/.synced
+	$(RUN) medbook seed-demo
+
+test: lint typecheck pytest
+
+lint: .venv/.synced
+	$(RUN) ruff check src/backend tests bench
+	$(RUN) ruff format --check src/backend tests bench
+
+typecheck: .venv/.synced
+	$(RUN) mypy
+
+pytest: .venv/.synced
+	$(RUN) pytest
+
+test-pg: .venv/.synced
+	TEST_DATABASE_URL=$(PG_SERVICE_URL) $(RUN) pytest
+
+bench: .venv/.synced
+	$(RUN) python -m bench
+
+openapi: .venv/.synced
+	$(RUN) medbook export-openapi
+
+clean:
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache
