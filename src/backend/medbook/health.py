@@ -34,8 +34,12 @@ async def readyz(request: Request) -> JSONResponse:
         async with request.app.state.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
             checks["database"] = "ok"
-            version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-        checks["migrations"] = "ok" if version == head_revision() else f"at {version}, need {head_revision()}"
+            version = (
+                await connection.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar()
+        checks["migrations"] = (
+            "ok" if version == head_revision() else f"at {version}, need {head_revision()}"
+        )
     except Exception as error:  # any failure means "not ready", never a 500
         checks.setdefault("database", f"unavailable: {type(error).__name__}")
     ready = checks.get("database") == "ok" and checks.get("migrations") == "ok"

@@ -27,14 +27,18 @@ class Settings(BaseSettings):
         default=REPO_ROOT / ".data" / "postgres",
         description="Data folder of the embedded PostgreSQL server (git-ignored, reused).",
     )
-    embedded_pg_database: str = Field(default="medbook", description="Database on the embedded server.")
+    embedded_pg_database: str = Field(
+        default="medbook", description="Database on the embedded server."
+    )
     db_pool_size: int = Field(default=20, ge=1, description="Connections kept per API process.")
     db_pool_overflow: int = Field(default=10, ge=0, description="Extra connections under load.")
     db_pool_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long a request waits for a free connection."
     )
     db_lock_timeout_ms: int = Field(
-        default=5000, ge=100, description="lock_timeout for booking transactions: never wait forever."
+        default=5000,
+        ge=100,
+        description="lock_timeout for booking transactions: never wait forever.",
     )
 
     host: str = Field(default="127.0.0.1", description="Address `medbook serve` binds to.")

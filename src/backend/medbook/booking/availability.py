@@ -93,13 +93,22 @@ async def load_schedule(
     room_ids: set[uuid.UUID] = set()
     for rule in rules:
         rules_by_owner[(rule.clinic_id, rule.practitioner_id)].append(
-            WeeklyRule(rule.weekday, rule.start_time, rule.end_time, rule.valid_from, rule.valid_until, rule.room_id)
+            WeeklyRule(
+                rule.weekday,
+                rule.start_time,
+                rule.end_time,
+                rule.valid_from,
+                rule.valid_until,
+                rule.room_id,
+            )
         )
         if rule.room_id is not None:
             room_ids.add(rule.room_id)
     time_off_by_practitioner: dict[uuid.UUID, list[Interval]] = defaultdict(list)
     for absence in absences:
-        time_off_by_practitioner[absence.practitioner_id].append(Interval(absence.starts_at, absence.ends_at))
+        time_off_by_practitioner[absence.practitioner_id].append(
+            Interval(absence.starts_at, absence.ends_at)
+        )
     closed_days: dict[uuid.UUID | None, set[date]] = defaultdict(set)
     for closure in closed:
         closed_days[closure.clinic_id].add(closure.day)
@@ -124,27 +133,47 @@ async def load_schedule(
             if not owner_rules:
                 continue
             windows = working_windows(
-                owner_rules, tz, first_day, last_day, clinic_closed, time_off_by_practitioner[practitioner_id]
+                owner_rules,
+                tz,
+                first_day,
+                last_day,
+                clinic_closed,
+                time_off_by_practitioner[practitioner_id],
             )
-            days.append(PractitionerDay(clinic, practitioner_id, windows, busy_by_practitioner[practitioner_id]))
+            days.append(
+                PractitionerDay(
+                    clinic, practitioner_id, windows, busy_by_practitioner[practitioner_id]
+                )
+            )
     return Schedule(now, days, busy_by_room)
 
 
-def offered_slots(schedule: Schedule, service: Service, first_day: date, last_day: date) -> list[OfferedSlot]:
+def offered_slots(
+    schedule: Schedule, service: Service, first_day: date, last_day: date
+) -> list[OfferedSlot]:
     rules = slot_rules(service)
     offered: list[OfferedSlot] = []
     for day in schedule.days:
         tz = ZoneInfo(day.clinic.timezone)
         search_from, search_to = local_day_bounds(tz, first_day, last_day)
         slots = find_slots(
-            rules, tz, day.windows, day.busy, schedule.busy_by_room, schedule.now, search_from, search_to
+            rules,
+            tz,
+            day.windows,
+            day.busy,
+            schedule.busy_by_room,
+            schedule.now,
+            search_from,
+            search_to,
         )
         offered.extend(OfferedSlot(day.clinic, day.practitioner_id, slot) for slot in slots)
     offered.sort(key=lambda item: (item.slot.start, item.clinic.name, str(item.practitioner_id)))
     return offered
 
 
-def check_slot(schedule: Schedule, service: Service, start: datetime) -> tuple[Slot | None, Slot | None]:
+def check_slot(
+    schedule: Schedule, service: Service, start: datetime
+) -> tuple[Slot | None, Slot | None]:
     """(the slot if the timetable offers it at all, the slot if it is also free right now)."""
     rules = slot_rules(service)
     day = schedule.days[0] if schedule.days else None

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from medbook.booking.models import Appointment
 from medbook.booking.states import ACTIVE_STATUSES, Status
@@ -50,11 +51,14 @@ async def count_live_holds(session: AsyncSession, holder: str) -> int:
 
 
 async def expire_stale_holds(
-    session: AsyncSession, practitioner_id: uuid.UUID, room_id: uuid.UUID | None, blocked: Range[datetime]
+    session: AsyncSession,
+    practitioner_id: uuid.UUID,
+    room_id: uuid.UUID | None,
+    blocked: Range[datetime],
 ) -> None:
     """Mark expired every held row past its expiry that overlaps `blocked` for this practitioner
     or room, so the exclusion constraints see the slot free the instant its hold ran out."""
-    same_owner = Appointment.practitioner_id == practitioner_id
+    same_owner: ColumnElement[bool] = Appointment.practitioner_id == practitioner_id
     if room_id is not None:
         same_owner = or_(same_owner, Appointment.room_id == room_id)
     await session.execute(
@@ -90,7 +94,9 @@ async def get_appointment(
     return (await session.scalars(query)).one_or_none()
 
 
-async def set_status(session: AsyncSession, appointment: Appointment, status: Status, **values: Any) -> None:
+async def set_status(
+    session: AsyncSession, appointment: Appointment, status: Status, **values: Any
+) -> None:
     await session.execute(
         update(Appointment)
         .where(Appointment.id == appointment.id)
@@ -111,7 +117,7 @@ async def busy_periods(
     holds left out, overlapping [start, end)."""
     window = Range(start, end, bounds="[)")
     live = or_(Appointment.status != Status.HELD, Appointment.hold_expires_at > func.now())
-    owners = Appointment.practitioner_id.in_(practitioner_ids)
+    owners: ColumnElement[bool] = Appointment.practitioner_id.in_(practitioner_ids)
     if room_ids:
         owners = or_(owners, Appointment.room_id.in_(room_ids))
     query = select(
@@ -131,7 +137,11 @@ async def appointments_between(
 ) -> Sequence[Appointment]:
     query = (
         select(Appointment)
-        .where(Appointment.clinic_id == clinic_id, Appointment.starts_at < end, Appointment.ends_at > start)
+        .where(
+            Appointment.clinic_id == clinic_id,
+            Appointment.starts_at < end,
+            Appointment.ends_at > start,
+        )
         .order_by(Appointment.starts_at, Appointment.practitioner_id)
     )
     return (await session.scalars(query)).all()

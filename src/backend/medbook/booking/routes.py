@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.booking import service
+from medbook.booking import repository, service
 from medbook.booking.models import Appointment
 from medbook.booking.schemas import (
     AppointmentOut,
@@ -44,7 +45,7 @@ async def present(session: AsyncSession, row: Appointment, now: datetime) -> App
 
 
 async def present_now(session: AsyncSession, row: Appointment) -> AppointmentOut:
-    return await present(session, row, await service.repository.database_now(session))
+    return await present(session, row, await repository.database_now(session))
 
 
 async def idempotent(
@@ -54,7 +55,7 @@ async def idempotent(
     client: str,
     payload: BaseModel,
     status_code: int,
-    produce: service.Any,
+    produce: Callable[[], Awaitable[BaseModel]],
     settings: AppSettings,
 ) -> JSONResponse:
     answer = await run_once(
@@ -78,10 +79,18 @@ async def availability(
     from_day: Annotated[date, Query(alias="from", description="First local day, e.g. 2026-12-01.")],
     to_day: Annotated[date, Query(alias="to", description="Last local day (inclusive).")],
     clinic_id: Annotated[uuid.UUID | None, Query(description="Default: every clinic.")] = None,
-    practitioner_id: Annotated[uuid.UUID | None, Query(description="Default: any practitioner.")] = None,
+    practitioner_id: Annotated[
+        uuid.UUID | None, Query(description="Default: any practitioner.")
+    ] = None,
 ) -> AvailabilityOut:
     found, offered = await service.search_availability(
-        session, service_id, from_day, to_day, clinic_id, practitioner_id, settings.availability_max_days
+        session,
+        service_id,
+        from_day,
+        to_day,
+        clinic_id,
+        practitioner_id,
+        settings.availability_max_days,
     )
     slots = [
         SlotOut(
@@ -110,9 +119,16 @@ async def create_hold(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> HoldOut:
-        target = await service.resolve_target(session, body.clinic_id, body.practitioner_id, body.service_id)
+        target = await service.resolve_target(
+            session, body.clinic_id, body.practitioner_id, body.service_id
+        )
         hold = await service.place_hold(
-            session, target, body.start, client, settings.hold_ttl_seconds, settings.max_live_holds_per_client
+            session,
+            target,
+            body.start,
+            client,
+            settings.hold_ttl_seconds,
+            settings.max_live_holds_per_client,
         )
         appointment = await present_now(session, hold.appointment)
         assert appointment.hold_expires_at is not None
@@ -126,13 +142,17 @@ async def create_hold(
     return await idempotent(session, request, idempotency_key, client, body, 201, produce, settings)
 
 
-@router.get("/holds/{hold_id}", response_model=AppointmentOut, summary="A hold, as its holder sees it")
+@router.get(
+    "/holds/{hold_id}", response_model=AppointmentOut, summary="A hold, as its holder sees it"
+)
 async def get_hold(hold_id: uuid.UUID, session: DbSession, actor: HolderActor) -> AppointmentOut:
     row, now = await service.view_appointment(session, hold_id, actor)
     return await present(session, row, now)
 
 
-@router.delete("/holds/{hold_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Release a hold early")
+@router.delete(
+    "/holds/{hold_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Release a hold early"
+)
 async def release_hold(hold_id: uuid.UUID, session: DbSession, actor: HolderActor) -> Response:
     await service.release_hold(session, hold_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -160,13 +180,19 @@ async def confirm_hold(
     return await idempotent(session, request, idempotency_key, client, body, 200, produce, settings)
 
 
-@router.get("/appointments/{appointment_id}", response_model=AppointmentOut, summary="An appointment")
-async def get_appointment(appointment_id: uuid.UUID, session: DbSession, actor: HolderActor) -> AppointmentOut:
+@router.get(
+    "/appointments/{appointment_id}", response_model=AppointmentOut, summary="An appointment"
+)
+async def get_appointment(
+    appointment_id: uuid.UUID, session: DbSession, actor: HolderActor
+) -> AppointmentOut:
     row, now = await service.view_appointment(session, appointment_id, actor)
     return await present(session, row, now)
 
 
-@router.post("/appointments/{appointment_id}/cancel", response_model=AppointmentOut, summary="Cancel")
+@router.post(
+    "/appointments/{appointment_id}/cancel", response_model=AppointmentOut, summary="Cancel"
+)
 async def cancel_appointment(
     appointment_id: uuid.UUID, body: CancelIn, session: DbSession, actor: HolderActor
 ) -> AppointmentOut:
@@ -200,15 +226,22 @@ async def reschedule_appointment(
 
 
 @staff_router.get("/clinics/{clinic_id}/day", response_model=ClinicDayOut, summary="A clinic's day")
-async def clinic_day(clinic_id: uuid.UUID, day: date, session: DbSession, _: StaffActor) -> ClinicDayOut:
+async def clinic_day(
+    clinic_id: uuid.UUID, day: date, session: DbSession, _: StaffActor
+) -> ClinicDayOut:
     clinic, rows, now = await service.clinic_day(session, clinic_id, day)
     tz = ZoneInfo(clinic.timezone)
-    appointments = [AppointmentOut.from_row(row, service.current_status(row, now), tz) for row in rows]
+    appointments = [
+        AppointmentOut.from_row(row, service.current_status(row, now), tz) for row in rows
+    ]
     return ClinicDayOut(clinic_id=clinic.id, day=day, appointments=appointments)
 
 
 @staff_router.post(
-    "/walk-ins", status_code=status.HTTP_201_CREATED, response_model=AppointmentOut, summary="Book a walk-in"
+    "/walk-ins",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AppointmentOut,
+    summary="Book a walk-in",
 )
 async def walk_in(
     body: WalkInIn,
@@ -219,15 +252,22 @@ async def walk_in(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> AppointmentOut:
-        target = await service.resolve_target(session, body.clinic_id, body.practitioner_id, body.service_id)
+        target = await service.resolve_target(
+            session, body.clinic_id, body.practitioner_id, body.service_id
+        )
         row = await service.walk_in(session, target, body.patient.to_contact(), body.start)
         return await present_now(session, row)
 
-    return await idempotent(session, request, idempotency_key, "staff", body, 201, produce, settings)
+    return await idempotent(
+        session, request, idempotency_key, "staff", body, 201, produce, settings
+    )
 
 
 @staff_router.post(
-    "/blocks", status_code=status.HTTP_201_CREATED, response_model=AppointmentOut, summary="Block time"
+    "/blocks",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AppointmentOut,
+    summary="Block time",
 )
 async def block_time(
     body: BlockIn,
@@ -243,7 +283,9 @@ async def block_time(
         )
         return await present_now(session, row)
 
-    return await idempotent(session, request, idempotency_key, "staff", body, 201, produce, settings)
+    return await idempotent(
+        session, request, idempotency_key, "staff", body, 201, produce, settings
+    )
 
 
 @staff_router.delete("/blocks/{block_id}", response_model=AppointmentOut, summary="Remove a block")
@@ -251,22 +293,30 @@ async def remove_block(block_id: uuid.UUID, session: DbSession, _: StaffActor) -
     return await present_now(session, await service.remove_block(session, block_id))
 
 
-@staff_router.post("/appointments/{appointment_id}/check-in", response_model=AppointmentOut, summary="Check in")
+@staff_router.post(
+    "/appointments/{appointment_id}/check-in", response_model=AppointmentOut, summary="Check in"
+)
 async def check_in(appointment_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
     return await present_now(session, await service.check_in(session, appointment_id))
 
 
-@staff_router.post("/appointments/{appointment_id}/no-show", response_model=AppointmentOut, summary="No-show")
+@staff_router.post(
+    "/appointments/{appointment_id}/no-show", response_model=AppointmentOut, summary="No-show"
+)
 async def no_show(appointment_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
     return await present_now(session, await service.mark_no_show(session, appointment_id))
 
 
-@staff_router.post("/appointments/{appointment_id}/complete", response_model=AppointmentOut, summary="Complete")
+@staff_router.post(
+    "/appointments/{appointment_id}/complete", response_model=AppointmentOut, summary="Complete"
+)
 async def complete(appointment_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
     return await present_now(session, await service.complete(session, appointment_id))
 
 
-@staff_router.post("/appointments/{appointment_id}/cancel", response_model=AppointmentOut, summary="Cancel")
+@staff_router.post(
+    "/appointments/{appointment_id}/cancel", response_model=AppointmentOut, summary="Cancel"
+)
 async def staff_cancel(
     appointment_id: uuid.UUID, body: CancelIn, session: DbSession, actor: StaffActor
 ) -> AppointmentOut:
@@ -295,4 +345,6 @@ async def staff_reschedule(
         )
         return await present_now(session, row)
 
-    return await idempotent(session, request, idempotency_key, "staff", body, 201, produce, settings)
+    return await idempotent(
+        session, request, idempotency_key, "staff", body, 201, produce, settings
+    )

@@ -46,7 +46,9 @@ class HoldIn(StrictModel):
     clinic_id: uuid.UUID
     practitioner_id: uuid.UUID
     service_id: uuid.UUID
-    start: AwareDatetime = Field(description="Slot start with its UTC offset, as availability returns it.")
+    start: AwareDatetime = Field(
+        description="Slot start with its UTC offset, as availability returns it."
+    )
 
 
 class ConfirmIn(StrictModel):
@@ -59,7 +61,9 @@ class CancelIn(StrictModel):
 
 class RescheduleIn(StrictModel):
     start: AwareDatetime
-    practitioner_id: uuid.UUID | None = Field(default=None, description="Default: the same practitioner.")
+    practitioner_id: uuid.UUID | None = Field(
+        default=None, description="Default: the same practitioner."
+    )
     clinic_id: uuid.UUID | None = Field(default=None, description="Default: the same clinic.")
 
 
@@ -107,7 +111,9 @@ class AppointmentOut(BaseModel):
             service_id=row.service_id,
             start=row.starts_at.astimezone(tz),
             end=row.ends_at.astimezone(tz),
-            hold_expires_at=row.hold_expires_at.astimezone(tz) if status is Status.HELD and row.hold_expires_at else None,
+            hold_expires_at=row.hold_expires_at.astimezone(tz)
+            if status is Status.HELD and row.hold_expires_at
+            else None,
             source=row.source,
             late_cancellation=row.late_cancellation,
             rescheduled_from_id=row.rescheduled_from_id,
@@ -117,7 +123,9 @@ class AppointmentOut(BaseModel):
 
 class HoldOut(BaseModel):
     hold_id: uuid.UUID
-    hold_token: str = Field(description="Secret for confirming or releasing this hold (X-Hold-Token). Shown once.")
+    hold_token: str = Field(
+        description="Secret for confirming or releasing this hold (X-Hold-Token). Shown once."
+    )
     expires_at: datetime = Field(description="When the hold lapses, by the database clock.")
     appointment: AppointmentOut
 

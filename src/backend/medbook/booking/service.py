@@ -43,7 +43,7 @@ from medbook.booking.models import Appointment
 from medbook.booking.states import Action, InvalidTransitionError, Status, next_status
 from medbook.clinics import repository as clinics_repository
 from medbook.clinics.models import Clinic, Practitioner, Service
-from medbook.errors import ForbiddenError, NotFoundError, UnprocessableError
+from medbook.errors import NotFoundError, UnprocessableError
 from medbook.patients.service import ContactDetails, register_patient
 from medbook.scheduling import Interval
 
@@ -87,7 +87,11 @@ def hash_token(token: str) -> bytes:
 def current_status(appointment: Appointment, now: datetime) -> Status:
     """A held row past its expiry is expired, whether or not anything has marked it yet."""
     status = Status(appointment.status)
-    if status is Status.HELD and appointment.hold_expires_at is not None and appointment.hold_expires_at <= now:
+    if (
+        status is Status.HELD
+        and appointment.hold_expires_at is not None
+        and appointment.hold_expires_at <= now
+    ):
         return Status.EXPIRED
     return status
 
@@ -105,7 +109,9 @@ async def resolve_target(
         raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
     practitioner = await clinics_repository.get_practitioner(session, practitioner_id)
     if practitioner is None or not practitioner.active:
-        raise NotFoundError(f"There is no practitioner {practitioner_id}.", code="practitioner_not_found")
+        raise NotFoundError(
+            f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"
+        )
     service = await clinics_repository.get_service(session, service_id)
     if service is None or not service.active:
         raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
@@ -118,7 +124,10 @@ async def resolve_target(
 
 
 async def _schedule_for(
-    session: AsyncSession, target: BookingTarget, start: datetime, exclude_id: uuid.UUID | None = None
+    session: AsyncSession,
+    target: BookingTarget,
+    start: datetime,
+    exclude_id: uuid.UUID | None = None,
 ) -> Schedule:
     local_day = start.astimezone(ZoneInfo(target.clinic.timezone)).date()
     return await load_schedule(
@@ -126,10 +135,14 @@ async def _schedule_for(
     )
 
 
-async def _take_time(session: AsyncSession, values: dict[str, Any], hold_ttl_seconds: int | None = None) -> Appointment:
+async def _take_time(
+    session: AsyncSession, values: dict[str, Any], hold_ttl_seconds: int | None = None
+) -> Appointment:
     """Insert an active row. The exclusion constraints have the last word on overlaps."""
     blocked: Range[datetime] = values["blocked"]
-    await repository.expire_stale_holds(session, values["practitioner_id"], values.get("room_id"), blocked)
+    await repository.expire_stale_holds(
+        session, values["practitioner_id"], values.get("room_id"), blocked
+    )
     try:
         async with session.begin_nested():
             return await repository.insert_appointment(session, values, hold_ttl_seconds)
@@ -144,7 +157,10 @@ async def _take_time(session: AsyncSession, values: dict[str, Any], hold_ttl_sec
 
 
 async def _bookable_slot(
-    session: AsyncSession, target: BookingTarget, start: datetime, exclude_id: uuid.UUID | None = None
+    session: AsyncSession,
+    target: BookingTarget,
+    start: datetime,
+    exclude_id: uuid.UUID | None = None,
 ) -> tuple[Interval, uuid.UUID | None, datetime]:
     schedule = await _schedule_for(session, target, start, exclude_id)
     offered, free = check_slot(schedule, target.service, start)
@@ -155,7 +171,9 @@ async def _bookable_slot(
         )
     if free is None:
         raise SlotTakenError("That time is already taken. Please choose another time.")
-    return free.blocked, free.room_id, schedule.now
+    room_id = free.room_id
+    assert room_id is None or isinstance(room_id, uuid.UUID)
+    return free.blocked, room_id, schedule.now
 
 
 async def place_hold(
@@ -231,7 +249,9 @@ async def _transition(
     return appointment
 
 
-async def view_appointment(session: AsyncSession, appointment_id: uuid.UUID, actor: Actor) -> tuple[Appointment, datetime]:
+async def view_appointment(
+    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor
+) -> tuple[Appointment, datetime]:
     appointment = await repository.get_appointment(session, appointment_id)
     if appointment is None or not _may_access(appointment, actor):
         raise AppointmentNotFoundError(f"There is no appointment {appointment_id} you can access.")
@@ -264,11 +284,20 @@ async def cancel_appointment(
     appointment = await _load(session, appointment_id, actor)
     now = await repository.database_now(session)
     if not actor.is_staff and now >= appointment.starts_at:
-        raise TooLateError("This appointment has already started; please call the clinic.", code="appointment_started")
-    service = await clinics_repository.get_service(session, appointment.service_id) if appointment.service_id else None
+        raise TooLateError(
+            "This appointment has already started; please call the clinic.",
+            code="appointment_started",
+        )
+    service = (
+        await clinics_repository.get_service(session, appointment.service_id)
+        if appointment.service_id
+        else None
+    )
     window = timedelta(hours=service.cancellation_window_hours) if service else timedelta(0)
     late = now > appointment.starts_at - window
-    return await _transition(session, appointment, Action.CANCEL, now, late_cancellation=late, note=reason)
+    return await _transition(
+        session, appointment, Action.CANCEL, now, late_cancellation=late, note=reason
+    )
 
 
 async def reschedule_appointment(
@@ -284,7 +313,9 @@ async def reschedule_appointment(
     old = await _load(session, appointment_id, actor)
     now = await repository.database_now(session)
     if old.service_id is None:
-        raise InvalidTransitionConflictError("Blocked time cannot be rescheduled; remove it and block again.")
+        raise InvalidTransitionConflictError(
+            "Blocked time cannot be rescheduled; remove it and block again."
+        )
     _allowed(current_status(old, now), Action.RESCHEDULE)
     target = await resolve_target(
         session, clinic_id or old.clinic_id, practitioner_id or old.practitioner_id, old.service_id
@@ -381,12 +412,15 @@ async def block_time(
         raise UnprocessableError("A block must end after it starts.", code="invalid_period")
     if end - start > timedelta(days=31):
         raise UnprocessableError(
-            "Blocks are limited to 31 days; record longer absences as time off.", code="invalid_period"
+            "Blocks are limited to 31 days; record longer absences as time off.",
+            code="invalid_period",
         )
     if await clinics_repository.get_clinic(session, clinic_id) is None:
         raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
     if await clinics_repository.get_practitioner(session, practitioner_id) is None:
-        raise NotFoundError(f"There is no practitioner {practitioner_id}.", code="practitioner_not_found")
+        raise NotFoundError(
+            f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"
+        )
     return await _take_time(
         session,
         {
@@ -417,7 +451,10 @@ async def check_in(session: AsyncSession, appointment_id: uuid.UUID) -> Appointm
     assert clinic is not None
     tz = ZoneInfo(clinic.timezone)
     if now.astimezone(tz).date() < appointment.starts_at.astimezone(tz).date():
-        raise TooEarlyError("This appointment is on a later day; check the patient in on that day.", code="not_today")
+        raise TooEarlyError(
+            "This appointment is on a later day; check the patient in on that day.",
+            code="not_today",
+        )
     return await _transition(session, appointment, Action.CHECK_IN, now)
 
 
@@ -425,7 +462,9 @@ async def mark_no_show(session: AsyncSession, appointment_id: uuid.UUID) -> Appo
     appointment = await _load(session, appointment_id, Actor.staff())
     now = await repository.database_now(session)
     if now < appointment.starts_at:
-        raise TooEarlyError("The appointment has not started yet, so it cannot be a no-show.", code="not_started")
+        raise TooEarlyError(
+            "The appointment has not started yet, so it cannot be a no-show.", code="not_started"
+        )
     return await _transition(session, appointment, Action.NO_SHOW, now)
 
 
@@ -460,7 +499,9 @@ async def search_availability(
     if last_day < first_day:
         raise UnprocessableError("`to` must not be before `from`.", code="invalid_period")
     if (last_day - first_day).days + 1 > max_days:
-        raise UnprocessableError(f"Search at most {max_days} days at a time.", code="invalid_period")
+        raise UnprocessableError(
+            f"Search at most {max_days} days at a time.", code="invalid_period"
+        )
     service = await clinics_repository.get_service(session, service_id)
     if service is None or not service.active:
         raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
@@ -471,11 +512,18 @@ async def search_availability(
         clinics: list[Clinic] = [clinic]
     else:
         clinics = list(await clinics_repository.list_clinics(session))
-    practitioners = list(await clinics_repository.list_practitioners(session, clinic_id, service_id))
+    practitioners = list(
+        await clinics_repository.list_practitioners(session, clinic_id, service_id)
+    )
     if practitioner_id is not None:
         practitioners = [p for p in practitioners if p.id == practitioner_id]
-        if not practitioners and await clinics_repository.get_practitioner(session, practitioner_id) is None:
-            raise NotFoundError(f"There is no practitioner {practitioner_id}.", code="practitioner_not_found")
+        if (
+            not practitioners
+            and await clinics_repository.get_practitioner(session, practitioner_id) is None
+        ):
+            raise NotFoundError(
+                f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"
+            )
     if not practitioners:
         return service, []
     schedule = await load_schedule(session, clinics, practitioners, first_day, last_day)

@@ -52,7 +52,9 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
 
 class InvalidTransitionError(Exception):
     def __init__(self, status: Status, action: Action) -> None:
-        super().__init__(f"cannot {action.value.replace('_', ' ')} an appointment that is {status.value}")
+        super().__init__(
+            f"cannot {action.value.replace('_', ' ')} an appointment that is {status.value}"
+        )
         self.status = status
         self.action = action
 

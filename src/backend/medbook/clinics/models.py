@@ -29,7 +29,9 @@ from medbook.db import Base
 
 
 def uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()"))
+    return mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
 
 
 class Clinic(Base):
@@ -56,7 +58,9 @@ class OpeningHours(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    clinic_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clinics.id", ondelete="CASCADE"), index=True
+    )
     weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 = Monday
     opens: Mapped[time] = mapped_column(Time)
     closes: Mapped[time] = mapped_column(Time)
@@ -67,7 +71,9 @@ class Room(Base):
     __table_args__ = (UniqueConstraint("clinic_id", "name", name="uq_rooms_clinic_name"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    clinic_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clinics.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(100))
 
 
@@ -100,7 +106,9 @@ class Service(Base):
         CheckConstraint("duration_minutes > 0", name="positive_duration"),
         CheckConstraint("buffer_before_minutes >= 0 AND buffer_after_minutes >= 0", name="buffers"),
         CheckConstraint("grid_minutes > 0 AND 1440 % grid_minutes = 0", name="grid_divides_day"),
-        CheckConstraint("price_cents >= 0 AND deposit_cents BETWEEN 0 AND price_cents", name="money"),
+        CheckConstraint(
+            "price_cents >= 0 AND deposit_cents BETWEEN 0 AND price_cents", name="money"
+        ),
         CheckConstraint("min_notice_minutes >= 0 AND max_days_ahead >= 1", name="booking_horizon"),
         CheckConstraint("cancellation_window_hours >= 0", name="cancellation_window"),
     )
@@ -136,7 +144,9 @@ class WeeklyAvailability(Base):
     practitioner_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("practitioners.id", ondelete="CASCADE"), index=True
     )
-    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    clinic_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clinics.id", ondelete="CASCADE"), index=True
+    )
     room_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rooms.id", ondelete="SET NULL"))
     weekday: Mapped[int] = mapped_column(SmallInteger)
     start_time: Mapped[time] = mapped_column(Time)
@@ -166,13 +176,18 @@ class ClinicClosure(Base):
     __tablename__ = "clinic_closures"
     __table_args__ = (
         UniqueConstraint(
-            "clinic_id", "day", name="uq_clinic_closures_clinic_day", postgresql_nulls_not_distinct=True
+            "clinic_id",
+            "day",
+            name="uq_clinic_closures_clinic_day",
+            postgresql_nulls_not_distinct=True,
         ),
         CheckConstraint("kind IN ('public_holiday', 'closure')", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    clinic_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    clinic_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("clinics.id", ondelete="CASCADE")
+    )
     day: Mapped[date] = mapped_column(Date, index=True)
     kind: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(200))

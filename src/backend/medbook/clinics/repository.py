@@ -37,7 +37,9 @@ async def get_service(session: AsyncSession, service_id: uuid.UUID) -> Service |
     return await session.get(Service, service_id)
 
 
-async def get_practitioner(session: AsyncSession, practitioner_id: uuid.UUID) -> Practitioner | None:
+async def get_practitioner(
+    session: AsyncSession, practitioner_id: uuid.UUID
+) -> Practitioner | None:
     return await session.get(Practitioner, practitioner_id)
 
 
@@ -78,7 +80,9 @@ async def time_off(
     session: AsyncSession, practitioner_ids: Sequence[uuid.UUID], start: datetime, end: datetime
 ) -> Sequence[TimeOff]:
     query = select(TimeOff).where(
-        TimeOff.practitioner_id.in_(practitioner_ids), TimeOff.starts_at < end, TimeOff.ends_at > start
+        TimeOff.practitioner_id.in_(practitioner_ids),
+        TimeOff.starts_at < end,
+        TimeOff.ends_at > start,
     )
     return (await session.scalars(query)).all()
 

@@ -30,14 +30,20 @@ async def get_clinic(clinic_id: uuid.UUID, session: DbSession) -> ClinicOut:
 
 @router.get("/services", response_model=list[ServiceOut], summary="Bookable services and prices")
 async def list_services(session: DbSession) -> list[ServiceOut]:
-    return [ServiceOut.model_validate(service) for service in await repository.list_services(session)]
+    return [
+        ServiceOut.model_validate(service) for service in await repository.list_services(session)
+    ]
 
 
 @router.get("/practitioners", response_model=list[PractitionerOut], summary="Practitioners")
 async def list_practitioners(
     session: DbSession,
-    clinic_id: Annotated[uuid.UUID | None, Query(description="Only those working at this clinic.")] = None,
-    service_id: Annotated[uuid.UUID | None, Query(description="Only those offering this service.")] = None,
+    clinic_id: Annotated[
+        uuid.UUID | None, Query(description="Only those working at this clinic.")
+    ] = None,
+    service_id: Annotated[
+        uuid.UUID | None, Query(description="Only those offering this service.")
+    ] = None,
 ) -> list[PractitionerOut]:
     practitioners = await repository.list_practitioners(session, clinic_id, service_id)
     return [

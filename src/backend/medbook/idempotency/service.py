@@ -83,7 +83,9 @@ async def run_once(
     if inserted.first() is None:
         stored = (
             await session.scalars(
-                select(IdempotentRequest).where(IdempotentRequest.scope == scope, IdempotentRequest.key == key)
+                select(IdempotentRequest).where(
+                    IdempotentRequest.scope == scope, IdempotentRequest.key == key
+                )
             )
         ).one()
         if stored.fingerprint != digest:

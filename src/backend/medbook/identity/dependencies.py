@@ -27,11 +27,14 @@ def require_staff(
     expected = settings.staff_api_token
     if expected is None:
         raise ForbiddenError(
-            "The staff API is switched off: set MEDBOOK_STAFF_API_TOKEN to use it.", code="staff_api_disabled"
+            "The staff API is switched off: set MEDBOOK_STAFF_API_TOKEN to use it.",
+            code="staff_api_disabled",
         )
     if credentials is None:
         raise UnauthorizedError("Staff actions need the staff token (Authorization: Bearer ...).")
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.get_secret_value().encode()):
+    if not hmac.compare_digest(
+        credentials.credentials.encode(), expected.get_secret_value().encode()
+    ):
         raise UnauthorizedError("That staff token is not valid.", code="invalid_token")
     return Actor.staff()
 
@@ -48,7 +51,10 @@ def client_key(
     request: Request,
     x_client_id: Annotated[
         str | None,
-        Header(description="A stable id the client app generates, to count its live holds.", max_length=100),
+        Header(
+            description="A stable id the client app generates, to count its live holds.",
+            max_length=100,
+        ),
     ] = None,
 ) -> str:
     """A pseudonymous key for the caller: a hash, so no address is stored."""

@@ -1,0 +1,342 @@
+"""`make bench`: booking throughput and week-view latency, each beside its bare-SQL limit.
+
+Runs on a database of its own (medbook_bench on the embedded server, or BENCH_DATABASE_URL),
+seeded with the demo clinics and 50,000 appointments, against a real `medbook serve` process.
+Prints a Markdown report; copy it into docs/performance.md with the machine and the date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from medbook import schema
+from medbook.booking.states import active_statuses_sql
+from medbook.db import asyncpg_dsn, start_embedded_server
+from medbook.settings import REPO_ROOT
+from tests.bench.data import build
+from tests.live import start_live_server, stop_live_server
+
+CONCURRENCY = 8
+OPERATIONS = 400
+WEEK_VIEW_REQUESTS = 300
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(samples_ms: list[float]) -> str:
+    return f"p50 {percentile(samples_ms, 0.50):.1f} ms, p99 {percentile(samples_ms, 0.99):.1f} ms"
+
+
+async def run_concurrently(
+    jobs: list[Callable[[], Awaitable[float]]], concurrency: int
+) -> tuple[float, list[float]]:
+    """Run the jobs `concurrency` at a time; answer (operations per second, latencies in ms)."""
+    queue = list(reversed(jobs))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        while queue:
+            job = queue.pop()
+            latencies.append(await job())
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(jobs) / (time.perf_counter() - started), latencies
+
+
+async def free_slots(
+    http: httpx.AsyncClient, gp_id: str, first: date, days: int
+) -> list[dict[str, Any]]:
+    """Free GP slots that do not overlap one another, so every hold in the run can succeed."""
+    response = await http.get(
+        "/api/v1/availability",
+        params={
+            "service_id": gp_id,
+            "from": first.isoformat(),
+            "to": (first + timedelta(days=days)).isoformat(),
+        },
+    )
+    response.raise_for_status()
+    chosen: list[dict[str, Any]] = []
+    last_end: dict[str, datetime] = {}
+    for slot in response.json()["slots"]:
+        start = datetime.fromisoformat(slot["start"])
+        owner = slot["practitioner_id"]
+        if owner in last_end and start < last_end[owner] + timedelta(minutes=30):
+            continue
+        last_end[owner] = datetime.fromisoformat(slot["end"])
+        chosen.append(slot)
+    return chosen
+
+
+async def bench_api_holds(
+    http: httpx.AsyncClient, gp_id: str, slots: list[dict[str, Any]]
+) -> tuple[float, list[float]]:
+    def job(slot: dict[str, Any]) -> Callable[[], Awaitable[float]]:
+        async def hold_then_confirm() -> float:
+            started = time.perf_counter()
+            body = {
+                "clinic_id": slot["clinic_id"],
+                "practitioner_id": slot["practitioner_id"],
+                "service_id": gp_id,
+                "start": slot["start"],
+            }
+            held = await http.post(
+                "/api/v1/holds", json=body, headers={"X-Client-Id": str(uuid.uuid4())}
+            )
+            assert held.status_code == 201, held.text
+            hold = held.json()
+            confirmed = await http.post(
+                f"/api/v1/holds/{hold['hold_id']}/confirm",
+                json={"patient": {"full_name": "Bench Patient", "phone": "+65 9123 4567"}},
+                headers={"X-Hold-Token": hold["hold_token"]},
+            )
+            assert confirmed.status_code == 200, confirmed.text
+            return (time.perf_counter() - started) * 1000
+
+        return hold_then_confirm
+
+    return await run_concurrently([job(slot) for slot in slots], CONCURRENCY)
+
+
+HOLD_SQL = """
+INSERT INTO appointments (kind, status, clinic_id, practitioner_id, room_id, service_id, starts_at, ends_at,
+                          blocked, hold_expires_at, access_token_hash, holder, source)
+VALUES ('appointment', 'held', $1, $2, $3, $4, $5, $6, tstzrange($5, $7, '[)'), now() + interval '300 seconds',
+        sha256($8::bytea), $9, 'online')
+RETURNING id
+"""
+BUSY_SQL = f"""
+SELECT practitioner_id, room_id, lower(blocked), upper(blocked) FROM appointments
+ WHERE (practitioner_id = $1 OR room_id = $2) AND status IN ({active_statuses_sql()})
+   AND (status <> 'held' OR hold_expires_at > now()) AND blocked && tstzrange($3, $4, '[)')
+"""
+
+
+async def bench_sql_holds(
+    url: str, gp: asyncpg.Record, slots: list[dict[str, Any]]
+) -> tuple[float, list[float]]:
+    """The hold and confirm transactions as the app issues them, minus Python and HTTP."""
+    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=CONCURRENCY, max_size=CONCURRENCY)
+    rooms = {
+        r["practitioner_id"]: r["room_id"]
+        for r in await pool.fetch(
+            "SELECT DISTINCT ON (practitioner_id) practitioner_id, room_id FROM weekly_availability"
+        )
+    }
+
+    def job(slot: dict[str, Any]) -> Callable[[], Awaitable[float]]:
+        async def hold_then_confirm() -> float:
+            started = time.perf_counter()
+            start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
+            practitioner, clinic = uuid.UUID(slot["practitioner_id"]), uuid.UUID(slot["clinic_id"])
+            room = rooms.get(practitioner)
+            blocked_end = end + timedelta(minutes=gp["buffer_after_minutes"])
+            holder = uuid.uuid4().hex
+            async with pool.acquire() as connection:
+                async with connection.transaction():
+                    await connection.fetchval("SELECT now()")
+                    await connection.fetch(
+                        BUSY_SQL,
+                        practitioner,
+                        room,
+                        start - timedelta(days=1),
+                        end + timedelta(days=1),
+                    )
+                    await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", holder)
+                    await connection.fetchval(
+                        "SELECT count(*) FROM appointments WHERE holder = $1 AND status = 'held' AND hold_expires_at > now()",
+                        holder,
+                    )
+                    await connection.execute(
+                        "UPDATE appointments SET status = 'expired' WHERE (practitioner_id = $1 OR room_id = $2) AND status = 'held' AND hold_expires_at <= now() AND blocked && tstzrange($3, $4, '[)')",
+                        practitioner,
+                        room,
+                        start,
+                        blocked_end,
+                    )
+                    hold_id = await connection.fetchval(
+                        HOLD_SQL,
+                        clinic,
+                        practitioner,
+                        room,
+                        gp["id"],
+                        start,
+                        end,
+                        blocked_end,
+                        holder.encode(),
+                        holder,
+                    )
+                async with connection.transaction():
+                    await connection.fetchrow(
+                        "SELECT * FROM appointments WHERE id = $1 FOR UPDATE", hold_id
+                    )
+                    await connection.fetchval("SELECT now()")
+                    patient = await connection.fetchval(
+                        "INSERT INTO patients (full_name, phone) VALUES ('Bench Patient', '+6591234567') RETURNING id"
+                    )
+                    await connection.execute(
+                        "UPDATE appointments SET status = 'confirmed', patient_id = $2, updated_at = now() WHERE id = $1",
+                        hold_id,
+                        patient,
+                    )
+            return (time.perf_counter() - started) * 1000
+
+        return hold_then_confirm
+
+    try:
+        return await run_concurrently([job(slot) for slot in slots], CONCURRENCY)
+    finally:
+        await pool.close()
+
+
+async def bench_week_view(
+    http: httpx.AsyncClient, url: str, gp_id: str, clinic_id: str, first: date
+) -> tuple[list[float], list[float]]:
+    params = {
+        "service_id": gp_id,
+        "clinic_id": clinic_id,
+        "from": first.isoformat(),
+        "to": (first + timedelta(days=6)).isoformat(),
+    }
+    api: list[float] = []
+    for number in range(WEEK_VIEW_REQUESTS + 20):
+        started = time.perf_counter()
+        response = await http.get("/api/v1/availability", params=params)
+        assert response.status_code == 200
+        if number >= 20:  # the first requests warm the pool and caches
+            api.append((time.perf_counter() - started) * 1000)
+    sql: list[float] = []
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        practitioners = [
+            r["practitioner_id"]
+            for r in await connection.fetch(
+                "SELECT DISTINCT practitioner_id FROM weekly_availability WHERE clinic_id = $1",
+                uuid.UUID(clinic_id),
+            )
+        ]
+        rooms = [
+            r["room_id"]
+            for r in await connection.fetch(
+                "SELECT DISTINCT room_id FROM weekly_availability WHERE clinic_id = $1",
+                uuid.UUID(clinic_id),
+            )
+        ]
+        span_start = datetime.combine(first - timedelta(days=1), datetime.min.time()).astimezone()
+        span_end = span_start + timedelta(days=9)
+        for number in range(WEEK_VIEW_REQUESTS + 20):
+            started = time.perf_counter()
+            async with connection.transaction():
+                await connection.fetch(
+                    "SELECT * FROM weekly_availability WHERE practitioner_id = ANY($1) AND clinic_id = $2",
+                    practitioners,
+                    uuid.UUID(clinic_id),
+                )
+                await connection.fetch(
+                    "SELECT * FROM time_off WHERE practitioner_id = ANY($1) AND starts_at < $3 AND ends_at > $2",
+                    practitioners,
+                    span_start,
+                    span_end,
+                )
+                await connection.fetch(
+                    "SELECT * FROM clinic_closures WHERE (clinic_id IS NULL OR clinic_id = $1) AND day BETWEEN $2 AND $3",
+                    uuid.UUID(clinic_id),
+                    first,
+                    first + timedelta(days=6),
+                )
+                await connection.fetch(
+                    f"SELECT practitioner_id, room_id, lower(blocked), upper(blocked) FROM appointments WHERE (practitioner_id = ANY($1) OR room_id = ANY($2)) AND status IN ({active_statuses_sql()}) AND (status <> 'held' OR hold_expires_at > now()) AND blocked && tstzrange($3, $4, '[)')",
+                    practitioners,
+                    rooms,
+                    span_start,
+                    span_end,
+                )
+            if number >= 20:
+                sql.append((time.perf_counter() - started) * 1000)
+    finally:
+        await connection.close()
+    return api, sql
+
+
+async def prepare_database() -> str:
+    given = os.environ.get("BENCH_DATABASE_URL")
+    if given:
+        connection = await asyncpg.connect(asyncpg_dsn(given))
+        await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        await connection.close()
+        return given
+    server = start_embedded_server(REPO_ROOT / ".data" / "bench-postgres")
+    admin = await asyncpg.connect(asyncpg_dsn(server.get_uri("postgres")))
+    await admin.execute('DROP DATABASE IF EXISTS "medbook_bench" WITH (FORCE)')
+    await admin.execute('CREATE DATABASE "medbook_bench"')
+    await admin.close()
+    url: str = server.get_uri("medbook_bench")
+    return url
+
+
+async def measure(url: str, server_url: str, today: date) -> str:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    gp = await connection.fetchrow(
+        "SELECT id, buffer_after_minutes FROM services ORDER BY duration_minutes, code LIMIT 1"
+    )
+    clinic_id = str(await connection.fetchval("SELECT id FROM clinics ORDER BY name LIMIT 1"))
+    appointments = await connection.fetchval("SELECT count(*) FROM appointments")
+    await connection.close()
+    gp_id = str(gp["id"])
+    limits = httpx.Limits(max_connections=CONCURRENCY * 2)
+    async with httpx.AsyncClient(base_url=server_url, limits=limits, timeout=30) as http:
+        first = today + timedelta(days=3)
+        slots = await free_slots(http, gp_id, first, 20)
+        assert len(slots) >= 2 * OPERATIONS, f"only {len(slots)} free slots"
+        api_rate, api_latency = await bench_api_holds(http, gp_id, slots[:OPERATIONS])
+        sql_rate, sql_latency = await bench_sql_holds(url, gp, slots[OPERATIONS : 2 * OPERATIONS])
+        week_api, week_sql = await bench_week_view(
+            http, url, gp_id, clinic_id, today + timedelta(days=7)
+        )
+    ratio = api_rate / sql_rate
+    return "\n".join(
+        [
+            f"- data: {appointments:,} appointments, 3 clinics, demo practitioners; concurrency {CONCURRENCY}",
+            f"- machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "",
+            "| measure | through the API | bare SQL | ratio (API / SQL) |",
+            "|---|---|---|---|",
+            f"| hold then confirm, {OPERATIONS} ops | {api_rate:.0f} ops/s ({summary(api_latency)}) | {sql_rate:.0f} ops/s ({summary(sql_latency)}) | {ratio:.2f} (goal >= 0.30) |",
+            f"| week view, one clinic, {WEEK_VIEW_REQUESTS} requests | {summary(week_api)} | {summary(week_sql)} | p99 {percentile(week_api, 0.99) / percentile(week_sql, 0.99):.1f}x (goal: API p99 < 20 ms) |",
+        ]
+    )
+
+
+def main() -> None:
+    url = asyncio.run(prepare_database())
+    schema.upgrade(url)
+    started = time.perf_counter()
+    today, count = build(url)
+    print(f"seeded {count:,} appointments in {time.perf_counter() - started:.1f} s", flush=True)
+    log = Path(tempfile.mkdtemp()) / "server.log"
+    server = start_live_server(url, log, MEDBOOK_MAX_LIVE_HOLDS_PER_CLIENT="3")
+    try:
+        report = asyncio.run(measure(url, server.url, today))
+    finally:
+        stop_live_server(server)
+    print(f"\n## make bench, {date.today().isoformat()}\n\n{report}\n")
+
+
+if __name__ == "__main__":
+    main()

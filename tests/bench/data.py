@@ -1,0 +1,138 @@
+"""Benchmark data: the demo clinics plus 50,000 past and future appointments."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from sqlalchemy import select, text
+
+from medbook.booking.availability import slot_rules
+from medbook.clinics.demo import seed_demo
+from medbook.clinics.models import Clinic, Service, WeeklyAvailability
+from medbook.db import asyncpg_dsn, create_engine, session_factory
+from medbook.scheduling import Interval, WeeklyRule, find_slots, working_windows
+
+
+async def seed(url: str) -> date:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            today: date = (await session.execute(text("SELECT current_date"))).scalar_one()
+            await seed_demo(session, today)
+            return today
+    finally:
+        await engine.dispose()
+
+
+async def appointment_rows(
+    url: str, today: date, target: int, past_days: int, future_days: int
+) -> list[tuple]:
+    """Book about `target` GP visits on the demo timetable, leaving every other slot free.
+
+    The slots come from the scheduling code itself, so every generated visit is one a patient
+    could have booked: on the grid, inside working hours, clear of buffers.
+    """
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            gp = (await session.scalars(select(Service).order_by(Service.duration_minutes))).first()
+            assert gp is not None
+            clinics = {c.id: c for c in (await session.scalars(select(Clinic))).all()}
+            templates = (await session.scalars(select(WeeklyAvailability))).all()
+    finally:
+        await engine.dispose()
+    rules = slot_rules(gp)
+    by_owner: dict[tuple[uuid.UUID, uuid.UUID], list[WeeklyRule]] = defaultdict(list)
+    for t in templates:
+        by_owner[(t.clinic_id, t.practitioner_id)].append(
+            WeeklyRule(t.weekday, t.start_time, t.end_time, date(2000, 1, 1), None, t.room_id)
+        )
+    first, last = today - timedelta(days=past_days), today + timedelta(days=future_days)
+    long_ago = datetime.combine(
+        first - timedelta(days=1), datetime.min.time(), tzinfo=ZoneInfo("UTC")
+    )
+    now = datetime.combine(today, datetime.min.time(), tzinfo=ZoneInfo("UTC"))
+    anywhen = replace(rules, min_notice=timedelta(0), max_ahead=timedelta(days=10_000))
+    past: list[tuple] = []
+    future: list[tuple] = []
+    for (clinic_id, practitioner_id), owner_rules in by_owner.items():
+        tz = ZoneInfo(clinics[clinic_id].timezone)
+        windows = working_windows(owner_rules, tz, first, last)
+        search_to = long_ago + timedelta(days=past_days + future_days + 3)
+        last_taken: Interval | None = None
+        for number, slot in enumerate(
+            find_slots(anywhen, tz, windows, [], {}, long_ago, long_ago, search_to)
+        ):
+            # The past is busy (every other slot); the future keeps most slots free for booking.
+            keep_every = 2 if slot.start < now else 4
+            if number % keep_every or (last_taken and last_taken.overlaps(slot.blocked)):
+                continue
+            last_taken = slot.blocked
+            row = (
+                clinic_id,
+                practitioner_id,
+                slot.room_id,
+                gp.id,
+                slot.start,
+                slot.end,
+                slot.blocked,
+            )
+            (past if slot.start < now else future).append(row)
+    wanted_past = max(0, target - len(future))
+    step = max(1, len(past) // max(1, wanted_past))
+    return future + past[::step][:wanted_past]
+
+
+async def insert_appointments(url: str, rows: list[tuple], today: date) -> int:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        now = datetime.combine(today, datetime.min.time(), tzinfo=ZoneInfo("UTC"))
+        records = [
+            (
+                uuid.uuid4(),
+                "appointment",
+                "completed" if start < now else "confirmed",
+                clinic_id,
+                practitioner_id,
+                room_id,
+                service_id,
+                start,
+                end,
+                asyncpg.Range(blocked.start, blocked.end, upper_inc=False),
+                "online",
+            )
+            for clinic_id, practitioner_id, room_id, service_id, start, end, blocked in rows
+        ]
+        await connection.copy_records_to_table(
+            "appointments",
+            records=records,
+            columns=[
+                "id",
+                "kind",
+                "status",
+                "clinic_id",
+                "practitioner_id",
+                "room_id",
+                "service_id",
+                "starts_at",
+                "ends_at",
+                "blocked",
+                "source",
+            ],
+        )
+        await connection.execute("ANALYZE")
+        return len(records)
+    finally:
+        await connection.close()
+
+
+def build(url: str, target: int = 50_000) -> tuple[date, int]:
+    today = asyncio.run(seed(url))
+    rows = asyncio.run(appointment_rows(url, today, target, past_days=330, future_days=45))
+    return today, asyncio.run(insert_appointments(url, rows, today))
