@@ -21,7 +21,8 @@ from medbook.db import asyncpg_dsn, create_engine, session_factory, start_embedd
 from medbook.settings import REPO_ROOT, get_settings
 from tests.live import STAFF_TOKEN, LiveServer, start_live_server, stop_live_server
 
-TEST_DATABASE = "medbook_test"
+# One database per run, so parallel runs (two developers, two terminals) never collide.
+TEST_DATABASE = f"medbook_test_{os.getpid()}"
 
 
 async def _recreate_database(admin_url: str, name: str) -> None:
@@ -41,21 +42,27 @@ async def _wipe_schema(url: str) -> None:
         await connection.close()
 
 
-def _prepare_database() -> str:
-    given = os.environ.get("TEST_DATABASE_URL")
-    if given:
-        asyncio.run(_wipe_schema(given))
-        return given
-    server = start_embedded_server(REPO_ROOT / ".data" / "test-postgres")
-    asyncio.run(_recreate_database(server.get_uri("postgres"), TEST_DATABASE))
-    url: str = server.get_uri(TEST_DATABASE)
-    return url
+async def _drop_database(admin_url: str, name: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def database_url() -> Iterator[str]:
     """A migrated database; the app and any server the tests start use it too."""
-    url = _prepare_database()
+    given = os.environ.get("TEST_DATABASE_URL")
+    admin_url = None
+    if given:
+        asyncio.run(_wipe_schema(given))
+        url = given
+    else:
+        server = start_embedded_server(REPO_ROOT / ".data" / "test-postgres")
+        admin_url = server.get_uri("postgres")
+        asyncio.run(_recreate_database(admin_url, TEST_DATABASE))
+        url = server.get_uri(TEST_DATABASE)
     schema.upgrade(url)
     os.environ["DATABASE_URL"] = url
     os.environ["MEDBOOK_STAFF_API_TOKEN"] = STAFF_TOKEN
@@ -63,7 +70,9 @@ def database_url() -> str:
     from medbook import db
 
     db.database_url.cache_clear()
-    return url
+    yield url
+    if admin_url is not None:
+        asyncio.run(_drop_database(admin_url, TEST_DATABASE))
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ from medbook.settings import REPO_ROOT, Settings
 @pytest.fixture
 def scratch_database(database_url: str) -> Iterator[str]:
     """An empty database on the same server, dropped afterwards."""
-    name = "medbook_scratch"
+    name = f"medbook_scratch_{os.getpid()}"
     admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
 
     async def run(statement: str) -> None:

@@ -133,19 +133,32 @@ async def bench_sql_holds(
 ) -> tuple[float, list[float]]:
     """The hold and confirm transactions as the app issues them, minus Python and HTTP."""
     pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=CONCURRENCY, max_size=CONCURRENCY)
-    rooms = {
-        r["practitioner_id"]: r["room_id"]
-        for r in await pool.fetch(
-            "SELECT DISTINCT ON (practitioner_id) practitioner_id, room_id FROM weekly_availability"
-        )
-    }
+    templates = await pool.fetch(
+        "SELECT practitioner_id, clinic_id, room_id, weekday, start_time, end_time FROM weekly_availability"
+    )
+
+    def room_for(
+        practitioner: uuid.UUID, clinic: uuid.UUID, start: datetime, end: datetime
+    ) -> uuid.UUID | None:
+        """The room the rota puts this practitioner in at this time (slot search's rule)."""
+        for t in templates:
+            same_day = t["weekday"] == start.weekday()
+            if (
+                t["practitioner_id"] == practitioner
+                and t["clinic_id"] == clinic
+                and same_day
+                and t["start_time"] <= start.time()
+                and end.time() <= t["end_time"]
+            ):
+                return t["room_id"]  # type: ignore[no-any-return]
+        return None
 
     def job(slot: dict[str, Any]) -> Callable[[], Awaitable[float]]:
         async def hold_then_confirm() -> float:
             started = time.perf_counter()
             start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
             practitioner, clinic = uuid.UUID(slot["practitioner_id"]), uuid.UUID(slot["clinic_id"])
-            room = rooms.get(practitioner)
+            room = room_for(practitioner, clinic, start, end)
             blocked_end = end + timedelta(minutes=gp["buffer_after_minutes"])
             holder = uuid.uuid4().hex
             async with pool.acquire() as connection:

@@ -19,7 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from medbook.booking.states import active_statuses_sql
-from tests.conftest import LiveServer, truncate_all
+from medbook.clinics.models import practitioner_services
+from tests.conftest import truncate_all
+from tests.live import LiveServer
 from tests.factories import World, make_service, make_world
 
 pytestmark = pytest.mark.slow
@@ -58,8 +60,13 @@ async def build_attempts(session: AsyncSession) -> tuple[World, list[Attempt]]:
         grid_minutes=10,
         buffer_after_minutes=5,
     )
-    doctor = world.doctors[0]
-    doctor.services = [world.gp, world.screening, physio, vaccination]
+    await session.execute(
+        practitioner_services.insert(),
+        [
+            {"practitioner_id": world.doctors[0].id, "service_id": s.id}
+            for s in (physio, vaccination)
+        ],
+    )
     await session.commit()
     gp, screening = str(world.gp.id), str(world.screening.id)
     # Group A: 200 attempts on one 15-minute slot, mixed with other lengths that all cover 10:20.

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import holidays
 from sqlalchemy import FromClause, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import selectinload
 
 from medbook.clinics.demo import seed_demo
 from medbook.clinics.models import (
@@ -21,6 +22,7 @@ from medbook.clinics.models import (
     WeeklyAvailability,
     practitioner_services,
 )
+from medbook.clinics.repository import CLINIC_DETAILS
 from medbook.db import session_factory
 from medbook.scheduling import SlotRules, WeeklyRule, find_slots, working_windows
 
@@ -129,7 +131,9 @@ async def test_two_seeders_at_once_fill_in_missing_templates_once(
 async def test_three_singapore_clinics_with_rooms_and_hours(session: AsyncSession) -> None:
     await seed_demo(session, TODAY)
 
-    clinics = (await session.scalars(select(Clinic).order_by(Clinic.code))).all()
+    clinics = (
+        await session.scalars(select(Clinic).options(*CLINIC_DETAILS).order_by(Clinic.code))
+    ).all()
 
     assert [clinic.code for clinic in clinics] == ["jurong-east", "novena", "tampines"]
     for clinic in clinics:
@@ -148,7 +152,9 @@ async def test_practitioners_have_registration_numbers_of_their_profession(
 ) -> None:
     await seed_demo(session, TODAY)
 
-    practitioners = (await session.scalars(select(Practitioner))).all()
+    practitioners = (
+        await session.scalars(select(Practitioner).options(selectinload(Practitioner.services)))
+    ).all()
 
     assert 18 <= len(practitioners) <= 22
     assert {p.profession for p in practitioners} == set(REGISTRATION_PATTERNS)
@@ -161,7 +167,9 @@ async def test_practitioners_have_registration_numbers_of_their_profession(
 async def test_each_profession_offers_its_services(session: AsyncSession) -> None:
     await seed_demo(session, TODAY)
 
-    practitioners = (await session.scalars(select(Practitioner))).all()
+    practitioners = (
+        await session.scalars(select(Practitioner).options(selectinload(Practitioner.services)))
+    ).all()
 
     offered = {
         practitioner.profession: {service.code for service in practitioner.services}
@@ -220,7 +228,10 @@ async def test_templates_lie_inside_opening_hours_in_a_room_of_that_clinic(
 ) -> None:
     await seed_demo(session, TODAY)
 
-    clinics = {clinic.id: clinic for clinic in (await session.scalars(select(Clinic))).all()}
+    clinics = {
+        clinic.id: clinic
+        for clinic in (await session.scalars(select(Clinic).options(*CLINIC_DETAILS))).all()
+    }
 
     for template in await templates(session):
         clinic = clinics[template.clinic_id]
@@ -268,7 +279,9 @@ async def test_every_practitioner_has_slots_for_every_service_they_offer(
     session: AsyncSession,
 ) -> None:
     await seed_demo(session, TODAY)
-    practitioners = (await session.scalars(select(Practitioner))).all()
+    practitioners = (
+        await session.scalars(select(Practitioner).options(selectinload(Practitioner.services)))
+    ).all()
     rows = await templates(session)
     week_after_next = NEXT_MONDAY + timedelta(days=7)
     now = datetime.combine(TODAY, time(9), tzinfo=SINGAPORE).astimezone(UTC)

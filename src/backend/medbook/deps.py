@@ -20,7 +20,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the transaction commits before the response is sent, so a client never
 # sees a success that then fails to commit.
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
-AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+async def settings() -> Settings:
+    # async, like every dependency here: a sync one would cost a thread-pool hop per request.
+    return get_settings()
+
+
+AppSettings = Annotated[Settings, Depends(settings)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -35,6 +35,8 @@ def uuid_pk() -> Mapped[uuid.UUID]:
 
 
 class Clinic(Base):
+    # Relationships are loaded only where a query asks for them (lazy="raise"): the booking
+    # path must not pay for rows it does not read.
     __tablename__ = "clinics"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -45,9 +47,9 @@ class Clinic(Base):
     phone: Mapped[str] = mapped_column(String(20))
     timezone: Mapped[str] = mapped_column(String(64), server_default="Asia/Singapore")
     opening_hours: Mapped[list[OpeningHours]] = relationship(
-        order_by="(OpeningHours.weekday, OpeningHours.opens)", lazy="selectin"
+        order_by="(OpeningHours.weekday, OpeningHours.opens)", lazy="raise"
     )
-    rooms: Mapped[list[Room]] = relationship(order_by="Room.name", lazy="selectin")
+    rooms: Mapped[list[Room]] = relationship(order_by="Room.name", lazy="raise")
 
 
 class OpeningHours(Base):
@@ -95,7 +97,7 @@ class Practitioner(Base):
     title: Mapped[str] = mapped_column(String(20), server_default="Dr")
     profession: Mapped[str] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    services: Mapped[list[Service]] = relationship(secondary=practitioner_services, lazy="selectin")
+    services: Mapped[list[Service]] = relationship(secondary=practitioner_services, lazy="raise")
 
 
 class Service(Base):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.clinics.models import (
@@ -20,11 +21,21 @@ from medbook.clinics.models import (
 )
 
 
-async def list_clinics(session: AsyncSession) -> Sequence[Clinic]:
-    return (await session.scalars(select(Clinic).order_by(Clinic.name))).all()
+CLINIC_DETAILS = (selectinload(Clinic.opening_hours), selectinload(Clinic.rooms))
 
 
-async def get_clinic(session: AsyncSession, clinic_id: uuid.UUID) -> Clinic | None:
+async def list_clinics(session: AsyncSession, *, with_details: bool = False) -> Sequence[Clinic]:
+    query = select(Clinic).order_by(Clinic.name)
+    if with_details:
+        query = query.options(*CLINIC_DETAILS)
+    return (await session.scalars(query)).all()
+
+
+async def get_clinic(
+    session: AsyncSession, clinic_id: uuid.UUID, *, with_details: bool = False
+) -> Clinic | None:
+    if with_details:
+        return await session.get(Clinic, clinic_id, options=CLINIC_DETAILS)
     return await session.get(Clinic, clinic_id)
 
 
@@ -43,10 +54,25 @@ async def get_practitioner(
     return await session.get(Practitioner, practitioner_id)
 
 
+async def offers_service(
+    session: AsyncSession, practitioner_id: uuid.UUID, service_id: uuid.UUID
+) -> bool:
+    query = select(practitioner_services.c.practitioner_id).where(
+        practitioner_services.c.practitioner_id == practitioner_id,
+        practitioner_services.c.service_id == service_id,
+    )
+    return (await session.execute(query)).first() is not None
+
+
 async def list_practitioners(
     session: AsyncSession, clinic_id: uuid.UUID | None = None, service_id: uuid.UUID | None = None
 ) -> Sequence[Practitioner]:
-    query = select(Practitioner).where(Practitioner.active).order_by(Practitioner.full_name)
+    query = (
+        select(Practitioner)
+        .where(Practitioner.active)
+        .options(selectinload(Practitioner.services))
+        .order_by(Practitioner.full_name)
+    )
     if clinic_id is not None:
         works_there = select(WeeklyAvailability.practitioner_id).where(
             WeeklyAvailability.clinic_id == clinic_id

@@ -17,12 +17,15 @@ router = APIRouter(prefix="/api/v1", tags=["clinics"], responses=PROBLEM_RESPONS
 
 @router.get("/clinics", response_model=list[ClinicOut], summary="The clinics, with hours and rooms")
 async def list_clinics(session: DbSession) -> list[ClinicOut]:
-    return [ClinicOut.model_validate(clinic) for clinic in await repository.list_clinics(session)]
+    return [
+        ClinicOut.model_validate(clinic)
+        for clinic in await repository.list_clinics(session, with_details=True)
+    ]
 
 
 @router.get("/clinics/{clinic_id}", response_model=ClinicOut, summary="One clinic")
 async def get_clinic(clinic_id: uuid.UUID, session: DbSession) -> ClinicOut:
-    clinic = await repository.get_clinic(session, clinic_id)
+    clinic = await repository.get_clinic(session, clinic_id, with_details=True)
     if clinic is None:
         raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
     return ClinicOut.model_validate(clinic)

@@ -15,14 +15,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from medbook.booking.service import Actor
 from medbook.errors import ForbiddenError, UnauthorizedError
-from medbook.settings import Settings, get_settings
+from medbook.deps import AppSettings
 
 bearer = HTTPBearer(auto_error=False, scheme_name="StaffToken", description="Staff API token.")
 
 
-def require_staff(
+async def require_staff(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: AppSettings,
 ) -> Actor:
     expected = settings.staff_api_token
     if expected is None:
@@ -39,7 +39,7 @@ def require_staff(
     return Actor.staff()
 
 
-def hold_holder(
+async def hold_holder(
     x_hold_token: Annotated[
         str | None, Header(description="The hold_token handed out with the hold.", max_length=200)
     ] = None,
@@ -47,7 +47,7 @@ def hold_holder(
     return Actor.holder(x_hold_token)
 
 
-def client_key(
+async def client_key(
     request: Request,
     x_client_id: Annotated[
         str | None,
