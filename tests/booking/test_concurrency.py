@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from medbook.booking.states import active_statuses_sql
 from medbook.clinics.models import practitioner_services
 from tests.conftest import truncate_all
-from tests.live import LiveServer
 from tests.factories import World, make_service, make_world
+from tests.live import LiveServer
 
 pytestmark = pytest.mark.slow
 

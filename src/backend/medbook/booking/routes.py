@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from medbook.booking.schemas import (
     AppointmentOut,
     AvailabilityOut,
     BlockIn,
+    BookingDay,
     CancelIn,
     ClinicDayOut,
     ConfirmIn,
@@ -76,8 +77,10 @@ async def availability(
     session: DbSession,
     settings: AppSettings,
     service_id: uuid.UUID,
-    from_day: Annotated[date, Query(alias="from", description="First local day, e.g. 2026-12-01.")],
-    to_day: Annotated[date, Query(alias="to", description="Last local day (inclusive).")],
+    from_day: Annotated[
+        BookingDay, Query(alias="from", description="First local day, e.g. 2026-12-01.")
+    ],
+    to_day: Annotated[BookingDay, Query(alias="to", description="Last local day (inclusive).")],
     clinic_id: Annotated[uuid.UUID | None, Query(description="Default: every clinic.")] = None,
     practitioner_id: Annotated[
         uuid.UUID | None, Query(description="Default: any practitioner.")
@@ -227,7 +230,7 @@ async def reschedule_appointment(
 
 @staff_router.get("/clinics/{clinic_id}/day", response_model=ClinicDayOut, summary="A clinic's day")
 async def clinic_day(
-    clinic_id: uuid.UUID, day: date, session: DbSession, _: StaffActor
+    clinic_id: uuid.UUID, day: BookingDay, session: DbSession, _: StaffActor
 ) -> ClinicDayOut:
     clinic, rows, now = await service.clinic_day(session, clinic_id, day)
     tz = ZoneInfo(clinic.timezone)

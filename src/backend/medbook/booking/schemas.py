@@ -27,6 +27,26 @@ def _singapore_phone(value: str) -> str:
 
 PhoneNumber = Annotated[str, Field(min_length=3, max_length=32), AfterValidator(_singapore_phone)]
 
+# Bookings live well inside these years. Near the ends of what `datetime` can hold, slot search's
+# timezone and day-either-side arithmetic overflows: that must be a 422, never a 500.
+FIRST_BOOKING_DAY = date(2000, 1, 1)
+LAST_BOOKING_DAY = date(2999, 12, 31)
+
+
+def _booking_day(value: date) -> date:
+    if not FIRST_BOOKING_DAY <= value <= LAST_BOOKING_DAY:
+        raise ValueError(f"must be between {FIRST_BOOKING_DAY} and {LAST_BOOKING_DAY}")
+    return value
+
+
+def _booking_time(value: datetime) -> datetime:
+    _booking_day(value.date())
+    return value
+
+
+BookingDay = Annotated[date, AfterValidator(_booking_day)]
+BookingTime = Annotated[AwareDatetime, AfterValidator(_booking_time)]
+
 
 class StrictModel(BaseModel):
     # Unknown fields are an error, not silently dropped: a typo should not book the wrong thing.
@@ -46,7 +66,7 @@ class HoldIn(StrictModel):
     clinic_id: uuid.UUID
     practitioner_id: uuid.UUID
     service_id: uuid.UUID
-    start: AwareDatetime = Field(
+    start: BookingTime = Field(
         description="Slot start with its UTC offset, as availability returns it."
     )
 
@@ -60,7 +80,7 @@ class CancelIn(StrictModel):
 
 
 class RescheduleIn(StrictModel):
-    start: AwareDatetime
+    start: BookingTime
     practitioner_id: uuid.UUID | None = Field(
         default=None, description="Default: the same practitioner."
     )
@@ -71,15 +91,15 @@ class WalkInIn(StrictModel):
     clinic_id: uuid.UUID
     practitioner_id: uuid.UUID
     service_id: uuid.UUID
-    start: AwareDatetime | None = Field(default=None, description="Default: now.")
+    start: BookingTime | None = Field(default=None, description="Default: now.")
     patient: ContactIn
 
 
 class BlockIn(StrictModel):
     clinic_id: uuid.UUID
     practitioner_id: uuid.UUID
-    start: AwareDatetime
-    end: AwareDatetime
+    start: BookingTime
+    end: BookingTime
     reason: str = Field(default="", max_length=500)
 
 

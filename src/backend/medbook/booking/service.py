@@ -115,7 +115,7 @@ async def resolve_target(
     service = await clinics_repository.get_service(session, service_id)
     if service is None or not service.active:
         raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
-    if all(offered.id != service.id for offered in practitioner.services):
+    if not await clinics_repository.offers_service(session, practitioner.id, service.id):
         raise UnprocessableError(
             f"{practitioner.title} {practitioner.full_name} does not offer {service.name}.",
             code="service_not_offered",

@@ -1,0 +1,214 @@
+"""Small steps the booking stories share: hold, book, look at a row, move a row's clock."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from medbook.clinics.models import Service
+from tests.factories import World
+
+PATIENT = {"full_name": "Tan Mei Ling", "phone": "+65 9123 4567", "email": "mei.ling@example.sg"}
+PROBLEM_FIELDS = {"type", "title", "status", "code", "detail"}
+
+
+@dataclass(frozen=True)
+class Booking:
+    """An appointment as its patient knows it: the id and the secret token."""
+
+    id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Hold-Token": self.token}
+
+
+def hold_body(
+    world: World, start: datetime, doctor: int = 0, service: Service | None = None
+) -> dict[str, str]:
+    return {
+        "clinic_id": str(world.clinic.id),
+        "practitioner_id": str(world.doctors[doctor].id),
+        "service_id": str((service or world.gp).id),
+        "start": start.isoformat(),
+    }
+
+
+async def hold(
+    client: httpx.AsyncClient,
+    world: World,
+    start: datetime,
+    doctor: int = 0,
+    service: Service | None = None,
+    client_id: str = "patient",
+) -> Booking:
+    response = await client.post(
+        "/api/v1/holds",
+        json=hold_body(world, start, doctor, service),
+        headers={"X-Client-Id": client_id},
+    )
+    assert response.status_code == 201, response.text
+    return Booking(response.json()["hold_id"], response.json()["hold_token"])
+
+
+async def book(
+    client: httpx.AsyncClient,
+    world: World,
+    start: datetime,
+    doctor: int = 0,
+    service: Service | None = None,
+    client_id: str = "patient",
+) -> Booking:
+    """Hold and confirm: a confirmed appointment."""
+    held = await hold(client, world, start, doctor, service, client_id)
+    confirmed = await client.post(
+        f"/api/v1/holds/{held.id}/confirm", json={"patient": PATIENT}, headers=held.headers
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    return held
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status and stable code."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body.keys() >= PROBLEM_FIELDS
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"].endswith("/" + code)
+    assert body["detail"]
+    return body
+
+
+async def row(session: AsyncSession, appointment_id: str) -> Any:
+    """The appointment's row as the database has it now."""
+    result = await session.execute(
+        text("SELECT * FROM appointments WHERE id = :id"), {"id": uuid.UUID(appointment_id)}
+    )
+    found = result.one()
+    await session.commit()
+    return found
+
+
+async def status_in_db(session: AsyncSession, appointment_id: str) -> str:
+    status: str = (await row(session, appointment_id)).status
+    return status
+
+
+async def count_appointments(session: AsyncSession) -> int:
+    count: int = (await session.execute(text("SELECT count(*) FROM appointments"))).scalar_one()
+    await session.commit()
+    return count
+
+
+async def move_appointment(
+    session: AsyncSession, appointment_id: str, starts_in: timedelta
+) -> None:
+    """Shift a row so it starts `starts_in` from the database's now, keeping its length and
+    buffers: the way to put an appointment today, or in the past, without waiting."""
+    await session.execute(
+        text(
+            """
+            UPDATE appointments SET
+                starts_at = now() + CAST(:starts_in AS interval),
+                ends_at = now() + CAST(:starts_in AS interval) + (ends_at - starts_at),
+                blocked = tstzrange(
+                    now() + CAST(:starts_in AS interval) - (starts_at - lower(blocked)),
+                    now() + CAST(:starts_in AS interval) + (upper(blocked) - starts_at),
+                    '[)'
+                )
+            WHERE id = :id
+            """
+        ),
+        {"id": uuid.UUID(appointment_id), "starts_in": starts_in},
+    )
+    await session.commit()
+
+
+async def age_hold(session: AsyncSession, hold_id: str, age: timedelta) -> None:
+    """Make a hold `age` old by the database clock: taken then, expiring 300 s after."""
+    await session.execute(
+        text(
+            """
+            UPDATE appointments SET
+                created_at = now() - CAST(:age AS interval),
+                hold_expires_at = now() - CAST(:age AS interval) + interval '300 seconds'
+            WHERE id = :id
+            """
+        ),
+        {"id": uuid.UUID(hold_id), "age": age},
+    )
+    await session.commit()
+
+
+async def offered_starts(
+    client: httpx.AsyncClient, world: World, doctor: int | None = 0, service: Service | None = None
+) -> set[str]:
+    """Tomorrow's offered slot starts (ISO, clinic time) of one doctor, or of any with None."""
+    params = {
+        "service_id": str((service or world.gp).id),
+        "from": world.tomorrow.isoformat(),
+        "to": world.tomorrow.isoformat(),
+    }
+    if doctor is not None:
+        params["practitioner_id"] = str(world.doctors[doctor].id)
+    response = await client.get("/api/v1/availability", params=params)
+    assert response.status_code == 200, response.text
+    return {slot["start"] for slot in response.json()["slots"]}
+
+
+def holder_lock_key(client_id: str) -> int:
+    """The advisory lock key booking takes per holder (repository.lock_holder), from outside."""
+    holder = hashlib.sha256(client_id.encode()).hexdigest()
+    return int.from_bytes(hashlib.sha256(holder.encode()).digest()[:8], "big", signed=True)
+
+
+@asynccontextmanager
+async def holder_lock_held(engine: AsyncEngine, client_id: str) -> AsyncIterator[AsyncConnection]:
+    """Hold that client's lock ourselves: its hold requests stop inside the server, in the
+    booking transaction, until we let go. Seeing them all wait there proves they overlapped."""
+    key = holder_lock_key(client_id)
+    async with engine.connect() as gate:
+        await gate.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        await gate.commit()
+        try:
+            yield gate
+        finally:
+            await gate.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            await gate.commit()
+
+
+async def lock_waiters(gate: AsyncConnection) -> dict[str, int]:
+    """Sessions of this database waiting for a lock, by what they wait for."""
+    rows = await gate.execute(
+        text(
+            "SELECT wait_event, count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock' GROUP BY wait_event"
+        )
+    )
+    waiters = {wait_event: count for wait_event, count in rows.all()}
+    await gate.commit()  # pg_stat_activity is a snapshot per transaction
+    return waiters
+
+
+async def wait_for_waiters(gate: AsyncConnection, expected: int) -> dict[str, int]:
+    # Well under lock_timeout (5 s), after which the waiting requests would give up.
+    deadline = time.monotonic() + 3
+    waiters = await lock_waiters(gate)
+    while sum(waiters.values()) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        waiters = await lock_waiters(gate)
+    return waiters
