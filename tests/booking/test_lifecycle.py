@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -35,7 +35,14 @@ from tests.booking.helpers import (
     status_in_db,
     wait_for_waiters,
 )
-from tests.factories import World, make_service, make_world
+from tests.factories import (
+    SINGAPORE,
+    World,
+    database_now,
+    make_service,
+    make_weekly_hours,
+    make_world,
+)
 from tests.live import LiveServer
 
 HOLDS = "/api/v1/holds"
@@ -710,7 +717,7 @@ async def test_the_staff_api_needs_the_staff_token(
     assert await count_appointments(session) == 0
 
 
-async def test_a_walk_in_is_booked_and_checked_in_at_once(
+async def test_a_walk_in_for_another_day_is_a_confirmed_staff_booking(
     client: httpx.AsyncClient, session: AsyncSession, staff_headers: dict[str, str]
 ) -> None:
     world = await make_world(session)
@@ -720,10 +727,41 @@ async def test_a_walk_in_is_booked_and_checked_in_at_once(
     )
 
     assert response.status_code == 201, response.text
-    assert response.json()["status"] == "checked_in"
-    assert response.json()["source"] == "walk_in"
+    assert response.json()["status"] == "confirmed"
+    assert response.json()["source"] == "staff"
     assert response.json()["start"] == world.at(10, 7).isoformat()  # walk-ins need no grid
     assert (await row(session, response.json()["id"])).patient_id is not None
+
+
+async def test_a_walk_in_today_is_checked_in_at_once(
+    client: httpx.AsyncClient, session: AsyncSession, staff_headers: dict[str, str]
+) -> None:
+    world = await make_world(session)
+    doctor = world.doctors[0]
+    now = (await database_now(session)).astimezone(SINGAPORE)
+    # Today the doctor works the whole day, so the test holds whatever the hour.
+    await make_weekly_hours(session, doctor, world.clinic, world.rooms[0], time(0), time(23, 59))
+    await session.commit()
+    arrived = now - timedelta(minutes=45) if now.time() > time(23, 30) else now
+    body = {**walk_in_body(world, 0), "start": arrived.replace(second=0, microsecond=0).isoformat()}
+
+    response = await client.post("/api/v1/staff/walk-ins", json=body, headers=staff_headers)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "checked_in"
+    assert response.json()["source"] == "walk_in"
+
+
+async def test_a_walk_in_long_past_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession, staff_headers: dict[str, str]
+) -> None:
+    world = await make_world(session)
+    two_hours_ago = (await database_now(session)) - timedelta(hours=2)
+    body = {**walk_in_body(world, 0), "start": two_hours_ago.isoformat()}
+
+    response = await client.post("/api/v1/staff/walk-ins", json=body, headers=staff_headers)
+
+    assert_problem(response, 422, "walk_in_in_the_past")
 
 
 @pytest.mark.parametrize(
@@ -909,7 +947,7 @@ async def test_the_day_view_lists_the_days_appointments_with_their_statuses(
         (world.at(10).isoformat(), "held"),
         (world.at(11).isoformat(), "released"),
         (world.at(12).isoformat(), "blocked"),
-        (world.at(14).isoformat(), "checked_in"),
+        (world.at(14).isoformat(), "confirmed"),
     ]
 
 

@@ -97,6 +97,16 @@ def problem_response(
     )
 
 
+# lock_not_available (lock_timeout), deadlock_detected, serialization_failure
+RETRYABLE_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    original = getattr(exc, "orig", None)
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return state if isinstance(state, str) else None
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Echoing `input` back could reflect personal data or secrets: location and message only.
     return [
@@ -112,7 +122,10 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(exc.status, exc.code, exc.detail, request)
+        response = problem_response(exc.status, exc.code, exc.detail, request)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -129,6 +142,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        if sqlstate(exc) in RETRYABLE_SQLSTATES:
+            # Another transaction held what we needed past lock_timeout: nothing was changed,
+            # and the same request is likely to succeed in a moment.
+            return problem_response(
+                409, "busy", "Someone else is changing this right now. Please try again.", request
+            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "internal_error", "Something went wrong on our side.", request)
 

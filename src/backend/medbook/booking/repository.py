@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from medbook.booking.models import Appointment
 from medbook.booking.states import ACTIVE_STATUSES, Status
+from medbook.clinics.models import Clinic
 
 ACTIVE = [status.value for status in ACTIVE_STATUSES]
 
@@ -29,9 +30,25 @@ class BusyPeriod:
 
 
 async def database_now(session: AsyncSession) -> datetime:
-    """The transaction's timestamp: the one clock every hold and expiry is measured by."""
+    """The transaction's timestamp: the one clock every hold and expiry is measured by.
+
+    now() is fixed for the whole transaction, so it is asked once and remembered for it.
+    """
+    transaction = session.sync_session.get_transaction()
+    remembered = session.info.get(_NOW)
+    if remembered is not None and transaction is not None and remembered[0] is transaction:
+        return remembered[1]  # type: ignore[no-any-return]
     now: datetime = (await session.execute(select(func.now()))).scalar_one()
+    remember_now(session, now)
     return now
+
+
+_NOW = "medbook.database_now"
+
+
+def remember_now(session: AsyncSession, now: datetime) -> None:
+    """Record now() read as part of another query, sparing a round trip."""
+    session.info[_NOW] = (session.sync_session.get_transaction(), now)
 
 
 async def lock_holder(session: AsyncSession, holder: str) -> None:
@@ -88,21 +105,34 @@ async def insert_appointment(
 async def get_appointment(
     session: AsyncSession, appointment_id: uuid.UUID, *, for_update: bool = False
 ) -> Appointment | None:
-    query = select(Appointment).where(Appointment.id == appointment_id)
+    """The appointment (locked if asked), with its clinic loaded and now() remembered: one
+    round trip for what every action on an appointment needs first."""
+    query = (
+        select(Appointment, Clinic, func.now())
+        .join(Clinic, Clinic.id == Appointment.clinic_id)
+        .where(Appointment.id == appointment_id)
+    )
     if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+        query = query.with_for_update(of=Appointment)
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        return None
+    remember_now(session, row[2])
+    appointment: Appointment = row[0]
+    return appointment
 
 
 async def set_status(
     session: AsyncSession, appointment: Appointment, status: Status, **values: Any
 ) -> None:
-    await session.execute(
+    statement = (
         update(Appointment)
         .where(Appointment.id == appointment.id)
         .values(status=status, updated_at=func.now(), **values)
+        .returning(Appointment)
+        .execution_options(populate_existing=True)
     )
-    await session.refresh(appointment)
+    await session.scalars(statement)
 
 
 async def busy_periods(

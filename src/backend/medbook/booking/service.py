@@ -43,12 +43,14 @@ from medbook.booking.models import Appointment
 from medbook.booking.states import Action, InvalidTransitionError, Status, next_status
 from medbook.clinics import repository as clinics_repository
 from medbook.clinics.models import Clinic, Practitioner, Service
-from medbook.errors import NotFoundError, UnprocessableError
+from medbook.errors import NotFoundError, UnprocessableError, sqlstate
 from medbook.patients.service import ContactDetails, register_patient
 from medbook.scheduling import Interval
 
 EXCLUSION_VIOLATION = "23P01"
 LOCK_NOT_AVAILABLE = "55P03"
+# A walk-in may be recorded a little after the patient sat down.
+WALK_IN_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,31 +98,39 @@ def current_status(appointment: Appointment, now: datetime) -> Status:
     return status
 
 
-def _sqlstate(error: DBAPIError) -> str | None:
-    state: str | None = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-    return state
-
-
 async def resolve_target(
     session: AsyncSession, clinic_id: uuid.UUID, practitioner_id: uuid.UUID, service_id: uuid.UUID
 ) -> BookingTarget:
-    clinic = await clinics_repository.get_clinic(session, clinic_id)
-    if clinic is None:
-        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
-    practitioner = await clinics_repository.get_practitioner(session, practitioner_id)
-    if practitioner is None or not practitioner.active:
+    found = await clinics_repository.booking_target(session, clinic_id, practitioner_id, service_id)
+    if found is None:
+        await _explain_missing_target(session, clinic_id, practitioner_id)
+        raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
+    clinic, practitioner, service, offered, now = found
+    repository.remember_now(session, now)
+    if not practitioner.active:
         raise NotFoundError(
             f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"
         )
-    service = await clinics_repository.get_service(session, service_id)
-    if service is None or not service.active:
+    if not service.active:
         raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
-    if not await clinics_repository.offers_service(session, practitioner.id, service.id):
+    if not offered:
         raise UnprocessableError(
             f"{practitioner.title} {practitioner.full_name} does not offer {service.name}.",
             code="service_not_offered",
         )
     return BookingTarget(clinic, practitioner, service)
+
+
+async def _explain_missing_target(
+    session: AsyncSession, clinic_id: uuid.UUID, practitioner_id: uuid.UUID
+) -> None:
+    """Raise the 404 that names which of clinic, practitioner or service does not exist."""
+    if await clinics_repository.get_clinic(session, clinic_id) is None:
+        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+    if await clinics_repository.get_practitioner(session, practitioner_id) is None:
+        raise NotFoundError(
+            f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"
+        )
 
 
 async def _schedule_for(
@@ -143,15 +153,15 @@ async def _take_time(
     await repository.expire_stale_holds(
         session, values["practitioner_id"], values.get("room_id"), blocked
     )
+    # No savepoint: a refused insert ends the request, and its transaction rolls back whole.
     try:
-        async with session.begin_nested():
-            return await repository.insert_appointment(session, values, hold_ttl_seconds)
+        return await repository.insert_appointment(session, values, hold_ttl_seconds)
     except IntegrityError as error:
-        if _sqlstate(error) == EXCLUSION_VIOLATION:
+        if sqlstate(error) == EXCLUSION_VIOLATION:
             raise SlotTakenError("That time was just taken. Please choose another time.") from error
         raise
     except DBAPIError as error:
-        if _sqlstate(error) == LOCK_NOT_AVAILABLE:
+        if sqlstate(error) == LOCK_NOT_AVAILABLE:
             raise SlotTakenError("That time is being booked by someone else right now.") from error
         raise
 
@@ -294,7 +304,8 @@ async def cancel_appointment(
         else None
     )
     window = timedelta(hours=service.cancellation_window_hours) if service else timedelta(0)
-    late = now > appointment.starts_at - window
+    # Only the patient's own late change of plan is late; the clinic cancelling never is.
+    late = not actor.is_staff and now > appointment.starts_at - window
     return await _transition(
         session, appointment, Action.CANCEL, now, late_cancellation=late, note=reason
     )
@@ -361,10 +372,17 @@ async def reschedule_appointment(
 async def walk_in(
     session: AsyncSession, target: BookingTarget, contact: ContactDetails, start: datetime | None
 ) -> Appointment:
-    """Book a patient who is at the desk: any free time inside the practitioner's working
-    hours (no grid, no notice period), checked in at once."""
+    """Book a patient at the desk: any free time inside the practitioner's working hours (no
+    grid, no notice period). Today's visit is checked in at once; a later day's is confirmed."""
     now = await repository.database_now(session)
     start = start or now.replace(second=0, microsecond=0)
+    if start < now - WALK_IN_GRACE:
+        raise UnprocessableError(
+            "That time has passed; book the visit from now on.", code="walk_in_in_the_past"
+        )
+    tz = ZoneInfo(target.clinic.timezone)
+    # At the desk for today: checked in at once. For another day it is a booking made by staff.
+    arrived = start.astimezone(tz).date() == now.astimezone(tz).date()
     service = target.service
     end = start + timedelta(minutes=service.duration_minutes)
     blocked = Interval(
@@ -385,7 +403,7 @@ async def walk_in(
         session,
         {
             "kind": "appointment",
-            "status": Status.CHECKED_IN,
+            "status": Status.CHECKED_IN if arrived else Status.CONFIRMED,
             "clinic_id": target.clinic.id,
             "practitioner_id": target.practitioner.id,
             "room_id": window.room_id,
@@ -394,7 +412,7 @@ async def walk_in(
             "starts_at": start,
             "ends_at": end,
             "blocked": Range(blocked.start, blocked.end, bounds="[)"),
-            "source": "walk_in",
+            "source": "walk_in" if arrived else "staff",
         },
     )
 

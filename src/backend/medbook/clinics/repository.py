@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from medbook.clinics.models import (
     Clinic,
@@ -19,7 +19,6 @@ from medbook.clinics.models import (
     WeeklyAvailability,
     practitioner_services,
 )
-
 
 CLINIC_DETAILS = (selectinload(Clinic.opening_hours), selectinload(Clinic.rooms))
 
@@ -121,3 +120,30 @@ async def closures(
         ClinicClosure.day.between(first_day, last_day),
     )
     return (await session.scalars(query)).all()
+
+
+async def booking_target(
+    session: AsyncSession, clinic_id: uuid.UUID, practitioner_id: uuid.UUID, service_id: uuid.UUID
+) -> tuple[Clinic, Practitioner, Service, bool, datetime] | None:
+    """Clinic, practitioner, service, whether the practitioner offers it, and now(): one round
+    trip on the booking path. None when any of the three does not exist."""
+    offers = (
+        select(practitioner_services.c.practitioner_id)
+        .where(
+            practitioner_services.c.practitioner_id == practitioner_id,
+            practitioner_services.c.service_id == service_id,
+        )
+        .exists()
+    )
+    # Each table is narrowed to one row by its id, so the cross join is one row at most.
+    query = (
+        select(Clinic, Practitioner, Service, offers, func.now())
+        .select_from(Clinic)
+        .join(Practitioner, true())
+        .join(Service, true())
+        .where(Clinic.id == clinic_id, Practitioner.id == practitioner_id, Service.id == service_id)
+    )
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        return None
+    return row[0], row[1], row[2], row[3], row[4]
