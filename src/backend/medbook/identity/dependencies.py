@@ -14,8 +14,8 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from medbook.booking.service import Actor
-from medbook.errors import ForbiddenError, UnauthorizedError
 from medbook.deps import AppSettings
+from medbook.errors import ForbiddenError, UnauthorizedError
 
 bearer = HTTPBearer(auto_error=False, scheme_name="StaffToken", description="Staff API token.")
 
