@@ -28,7 +28,9 @@ class LiveServer:
         self.log_path = log_path
 
 
-def start_live_server(database_url: str, log_path: Path, **env: str) -> LiveServer:
+def start_live_server(
+    database_url: str, log_path: Path, *, workers: int = 1, **env: str
+) -> LiveServer:
     port = free_port()
     environment = {
         **os.environ,
@@ -37,7 +39,16 @@ def start_live_server(database_url: str, log_path: Path, **env: str) -> LiveServ
         "MEDBOOK_LOG_LEVEL": "warning",
         **env,
     }
-    command = [sys.executable, "-m", "medbook", "serve", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "medbook",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -41,7 +41,9 @@ async def appointment_rows(
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
-            gp = (await session.scalars(select(Service).order_by(Service.duration_minutes))).first()
+            gp = (
+                await session.scalars(select(Service).where(Service.code == "gp-consultation"))
+            ).first()
             assert gp is not None
             clinics = {c.id: c for c in (await session.scalars(select(Clinic))).all()}
             templates = (await session.scalars(select(WeeklyAvailability))).all()
