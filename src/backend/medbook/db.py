@@ -105,7 +105,9 @@ def create_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pool_pre_ping,
+        # Recycle before any idle-connection cutoff a proxy or RDS failover might impose.
+        pool_recycle=1800,
         connect_args={
             "server_settings": {
                 "application_name": "medbook",

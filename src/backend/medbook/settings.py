@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long a request waits for a free connection."
     )
+    db_pool_pre_ping: bool = Field(
+        default=False,
+        description="Test each pooled connection before use (one extra round trip per request). "
+        "Off: a dropped connection fails one request and is then replaced.",
+    )
     db_lock_timeout_ms: int = Field(
         default=5000,
         ge=100,

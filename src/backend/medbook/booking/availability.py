@@ -6,13 +6,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.booking import repository
-from medbook.clinics import repository as clinics_repository
 from medbook.clinics.models import Clinic, Practitioner, Service
 from medbook.scheduling import (
     Interval,
@@ -76,53 +75,44 @@ async def load_schedule(
     exclude_appointment_id: uuid.UUID | None = None,
 ) -> Schedule:
     """Working windows and busy time of these practitioners at these clinics, by local day."""
-    now = await repository.database_now(session)
     practitioner_ids = [practitioner.id for practitioner in practitioners]
     clinic_ids = [clinic.id for clinic in clinics]
     # A day either side covers every timezone and any buffer reaching over midnight.
-    span_start = datetime.combine(first_day - timedelta(days=1), time(0), tzinfo=ZoneInfo("UTC"))
-    span_end = datetime.combine(last_day + timedelta(days=2), time(0), tzinfo=ZoneInfo("UTC"))
-
-    rules = await clinics_repository.weekly_rules(
-        session, practitioner_ids, clinic_ids, first_day, last_day
+    span_start = datetime.combine(first_day - timedelta(days=1), time(0), tzinfo=UTC)
+    span_end = datetime.combine(last_day + timedelta(days=2), time(0), tzinfo=UTC)
+    rows = await repository.schedule_rows(
+        session,
+        practitioner_ids,
+        clinic_ids,
+        first_day,
+        last_day,
+        (span_start, span_end),
+        exclude_appointment_id,
     )
-    absences = await clinics_repository.time_off(session, practitioner_ids, span_start, span_end)
-    closed = await clinics_repository.closures(session, clinic_ids, first_day, last_day)
 
     rules_by_owner: dict[tuple[uuid.UUID, uuid.UUID], list[WeeklyRule]] = defaultdict(list)
-    room_ids: set[uuid.UUID] = set()
-    for rule in rules:
+    for rule in rows.rules:
         rules_by_owner[(rule.clinic_id, rule.practitioner_id)].append(
             WeeklyRule(
-                rule.weekday,
-                rule.start_time,
-                rule.end_time,
-                rule.valid_from,
-                rule.valid_until,
-                rule.room_id,
+                rule.weekday, rule.start, rule.end, rule.valid_from, rule.valid_until, rule.room_id
             )
         )
-        if rule.room_id is not None:
-            room_ids.add(rule.room_id)
     time_off_by_practitioner: dict[uuid.UUID, list[Interval]] = defaultdict(list)
-    for absence in absences:
+    for absence in rows.absences:
         time_off_by_practitioner[absence.practitioner_id].append(
-            Interval(absence.starts_at, absence.ends_at)
+            Interval(absence.start, absence.end)
         )
     closed_days: dict[uuid.UUID | None, set[date]] = defaultdict(set)
-    for closure in closed:
-        closed_days[closure.clinic_id].add(closure.day)
-
-    busy = await repository.busy_periods(
-        session, practitioner_ids, sorted(room_ids), span_start, span_end, exclude_appointment_id
-    )
+    for clinic_id, day in rows.closures:
+        closed_days[clinic_id].add(day)
     busy_by_practitioner: dict[uuid.UUID, list[Interval]] = defaultdict(list)
     busy_by_room: dict[Hashable, list[Interval]] = defaultdict(list)
-    for period in busy:
+    for period in rows.busy:
         interval = Interval(period.start, period.end)
         busy_by_practitioner[period.practitioner_id].append(interval)
         if period.room_id is not None:
             busy_by_room[period.room_id].append(interval)
+    now = rows.now
 
     days: list[PractitionerDay] = []
     for clinic in clinics:

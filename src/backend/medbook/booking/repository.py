@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from medbook.booking.models import Appointment
-from medbook.booking.states import ACTIVE_STATUSES, Status
+from medbook.booking.states import ACTIVE_STATUSES, Status, active_statuses_sql
 from medbook.clinics.models import Clinic
 
 ACTIVE = [status.value for status in ACTIVE_STATUSES]
-
-
-@dataclass(frozen=True, slots=True)
-class BusyPeriod:
-    practitioner_id: uuid.UUID
-    room_id: uuid.UUID | None
-    start: datetime
-    end: datetime
 
 
 async def database_now(session: AsyncSession) -> datetime:
@@ -135,31 +128,143 @@ async def set_status(
     await session.scalars(statement)
 
 
-async def busy_periods(
+@dataclass(frozen=True, slots=True)
+class TimetableRule:
+    clinic_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    room_id: uuid.UUID | None
+    weekday: int
+    start: time
+    end: time
+    valid_from: date
+    valid_until: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Absence:
+    practitioner_id: uuid.UUID
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BusyPeriod:
+    practitioner_id: uuid.UUID
+    room_id: uuid.UUID | None
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRows:
+    """What slot search reads from the database, in plain values."""
+
+    now: datetime
+    rules: list[TimetableRule]
+    absences: list[Absence]
+    closures: list[tuple[uuid.UUID | None, date]]  # (clinic, or None for every clinic; local day)
+    busy: list[BusyPeriod]
+
+
+# One round trip for the whole timetable: on the booking path the latency of four separate
+# queries costs more than the JSON they come back in. Busy time covers live holds but not stale
+# ones, and both the practitioners and every room their templates name.
+# The only interpolation is the fixed list of active statuses, from the Status enum.
+SCHEDULE_SQL = text(f"""
+SELECT now() AS now,
+  (SELECT coalesce(json_agg(json_build_array(w.clinic_id, w.practitioner_id, w.room_id, w.weekday,
+                                             w.start_time, w.end_time, w.valid_from, w.valid_until)), '[]')
+     FROM weekly_availability w
+    WHERE w.practitioner_id = ANY(:practitioners) AND w.clinic_id = ANY(:clinics)
+      AND w.valid_from <= :last_day AND (w.valid_until IS NULL OR w.valid_until >= :first_day)
+  ) AS rules,
+  (SELECT coalesce(json_agg(json_build_array(t.practitioner_id, t.starts_at, t.ends_at)), '[]')
+     FROM time_off t
+    WHERE t.practitioner_id = ANY(:practitioners) AND t.starts_at < :span_end AND t.ends_at > :span_start
+  ) AS absences,
+  (SELECT coalesce(json_agg(json_build_array(c.clinic_id, c.day)), '[]')
+     FROM clinic_closures c
+    WHERE (c.clinic_id IS NULL OR c.clinic_id = ANY(:clinics)) AND c.day BETWEEN :first_day AND :last_day
+  ) AS closures,
+  (SELECT coalesce(json_agg(json_build_array(a.practitioner_id, a.room_id, lower(a.blocked), upper(a.blocked))), '[]')
+     FROM appointments a
+    WHERE (a.practitioner_id = ANY(:practitioners)
+           OR a.room_id IN (SELECT w.room_id FROM weekly_availability w
+                             WHERE w.practitioner_id = ANY(:practitioners) AND w.clinic_id = ANY(:clinics)))
+      AND a.status IN ({active_statuses_sql()})
+      AND (a.status <> 'held' OR a.hold_expires_at > now())
+      AND a.blocked && tstzrange(:span_start, :span_end, '[)')
+      AND a.id IS DISTINCT FROM CAST(:exclude AS uuid)
+  ) AS busy
+""")  # noqa: S608
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value is not None else None
+
+
+async def schedule_rows(
     session: AsyncSession,
     practitioner_ids: Sequence[uuid.UUID],
-    room_ids: Sequence[uuid.UUID],
-    start: datetime,
-    end: datetime,
+    clinic_ids: Sequence[uuid.UUID],
+    first_day: date,
+    last_day: date,
+    span: tuple[datetime, datetime],
     exclude_id: uuid.UUID | None = None,
-) -> list[BusyPeriod]:
-    """Time taken by active rows of these practitioners or rooms, live holds included and stale
-    holds left out, overlapping [start, end)."""
-    window = Range(start, end, bounds="[)")
-    live = or_(Appointment.status != Status.HELD, Appointment.hold_expires_at > func.now())
-    owners: ColumnElement[bool] = Appointment.practitioner_id.in_(practitioner_ids)
-    if room_ids:
-        owners = or_(owners, Appointment.room_id.in_(room_ids))
-    query = select(
-        Appointment.practitioner_id,
-        Appointment.room_id,
-        func.lower(Appointment.blocked),
-        func.upper(Appointment.blocked),
-    ).where(owners, Appointment.status.in_(ACTIVE), live, Appointment.blocked.op("&&")(window))
-    if exclude_id is not None:
-        query = query.where(Appointment.id != exclude_id)
-    rows = (await session.execute(query)).all()
-    return [BusyPeriod(row[0], row[1], row[2], row[3]) for row in rows]
+) -> ScheduleRows:
+    row = (
+        await session.execute(
+            SCHEDULE_SQL,
+            {
+                "practitioners": list(practitioner_ids),
+                "clinics": list(clinic_ids),
+                "first_day": first_day,
+                "last_day": last_day,
+                "span_start": span[0],
+                "span_end": span[1],
+                "exclude": exclude_id,
+            },
+        )
+    ).one()
+    remember_now(session, row.now)
+    return ScheduleRows(
+        now=row.now,
+        rules=[
+            TimetableRule(
+                uuid.UUID(clinic),
+                uuid.UUID(practitioner),
+                _uuid(room),
+                weekday,
+                time.fromisoformat(start),
+                time.fromisoformat(end),
+                date.fromisoformat(valid_from),
+                date.fromisoformat(valid_until) if valid_until else None,
+            )
+            for clinic, practitioner, room, weekday, start, end, valid_from, valid_until in _json(
+                row.rules
+            )
+        ],
+        absences=[
+            Absence(uuid.UUID(p), datetime.fromisoformat(start), datetime.fromisoformat(end))
+            for p, start, end in _json(row.absences)
+        ],
+        closures=[(_uuid(clinic), date.fromisoformat(day)) for clinic, day in _json(row.closures)],
+        busy=[
+            BusyPeriod(
+                uuid.UUID(p),
+                _uuid(room),
+                datetime.fromisoformat(start),
+                datetime.fromisoformat(end),
+            )
+            for p, room, start, end in _json(row.busy)
+        ],
+    )
+
+
+def _json(value: Any) -> list[list[Any]]:
+    # asyncpg hands json back as text; other drivers may have decoded it already.
+    decoded: list[list[Any]] = json.loads(value) if isinstance(value, str) else value
+    return decoded
 
 
 async def appointments_between(

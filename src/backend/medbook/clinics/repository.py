@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from medbook.clinics.models import (
     Clinic,
-    ClinicClosure,
     Practitioner,
     Service,
-    TimeOff,
     WeeklyAvailability,
     practitioner_services,
 )
@@ -82,43 +80,6 @@ async def list_practitioners(
             practitioner_services.c.service_id == service_id
         )
         query = query.where(Practitioner.id.in_(offers))
-    return (await session.scalars(query)).all()
-
-
-async def weekly_rules(
-    session: AsyncSession,
-    practitioner_ids: Sequence[uuid.UUID],
-    clinic_ids: Sequence[uuid.UUID],
-    first_day: date,
-    last_day: date,
-) -> Sequence[WeeklyAvailability]:
-    query = select(WeeklyAvailability).where(
-        WeeklyAvailability.practitioner_id.in_(practitioner_ids),
-        WeeklyAvailability.clinic_id.in_(clinic_ids),
-        WeeklyAvailability.valid_from <= last_day,
-        or_(WeeklyAvailability.valid_until.is_(None), WeeklyAvailability.valid_until >= first_day),
-    )
-    return (await session.scalars(query)).all()
-
-
-async def time_off(
-    session: AsyncSession, practitioner_ids: Sequence[uuid.UUID], start: datetime, end: datetime
-) -> Sequence[TimeOff]:
-    query = select(TimeOff).where(
-        TimeOff.practitioner_id.in_(practitioner_ids),
-        TimeOff.starts_at < end,
-        TimeOff.ends_at > start,
-    )
-    return (await session.scalars(query)).all()
-
-
-async def closures(
-    session: AsyncSession, clinic_ids: Sequence[uuid.UUID], first_day: date, last_day: date
-) -> Sequence[ClinicClosure]:
-    query = select(ClinicClosure).where(
-        or_(ClinicClosure.clinic_id.is_(None), ClinicClosure.clinic_id.in_(clinic_ids)),
-        ClinicClosure.day.between(first_day, last_day),
-    )
     return (await session.scalars(query)).all()
 
 

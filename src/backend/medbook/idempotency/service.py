@@ -64,7 +64,7 @@ async def run_once(
 ) -> Answer:
     """Run `produce` unless this scope and key already have an answer; then return that one."""
     if key is None:
-        return Answer(status_code, jsonable_encoder(await produce()), replayed=False)
+        return Answer(status_code, (await produce()).model_dump(mode="json"), replayed=False)
     _check_key(key)
     digest = fingerprint(payload)
     await session.execute(
@@ -94,7 +94,7 @@ async def run_once(
             )
         assert stored.status_code is not None
         return Answer(stored.status_code, stored.response_body, replayed=True)
-    body = jsonable_encoder(await produce())
+    body = (await produce()).model_dump(mode="json")
     await session.execute(
         update(IdempotentRequest)
         .where(IdempotentRequest.scope == scope, IdempotentRequest.key == key)

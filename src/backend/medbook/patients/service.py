@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.patients.models import Patient
@@ -17,7 +18,10 @@ class ContactDetails:
 
 
 async def register_patient(session: AsyncSession, contact: ContactDetails) -> Patient:
-    patient = Patient(full_name=contact.full_name, phone=contact.phone, email=contact.email)
-    session.add(patient)
-    await session.flush()
+    statement = (
+        insert(Patient)
+        .values(full_name=contact.full_name, phone=contact.phone, email=contact.email)
+        .returning(Patient)
+    )
+    patient: Patient = (await session.scalars(statement)).one()
     return patient
