@@ -8,8 +8,10 @@ Prints a Markdown report; copy it into docs/performance.md with the machine and 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import platform
+import re
 import tempfile
 import time
 import uuid
@@ -18,11 +20,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
 
 from medbook import schema
+from medbook.booking import repository
+from medbook.booking.availability import local_day_bounds
 from medbook.booking.states import active_statuses_sql
 from medbook.db import asyncpg_dsn, start_embedded_server
 from medbook.settings import REPO_ROOT
@@ -31,7 +36,8 @@ from tests.bench.http import KeepAliveConnection
 from tests.live import start_live_server, stop_live_server
 
 GP_CODE = "gp-consultation"
-CONCURRENCY = 8
+SINGAPORE = ZoneInfo("Asia/Singapore")
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 API_WORKERS = os.cpu_count() or 1
 OPERATIONS = 400
 WEEK_VIEW_REQUESTS = 300
@@ -91,12 +97,12 @@ async def free_slots(
 async def bench_api_holds(
     server_url: str, gp_id: str, slots: list[dict[str, Any]]
 ) -> tuple[float, list[float]]:
-    connections = [KeepAliveConnection(server_url) for _ in range(CONCURRENCY)]
-    idle = list(connections)
+    # A fresh connection per patient, as a load balancer would spread them: long-lived
+    # connections would all stick to whichever worker process accepted them first.
 
     def job(slot: dict[str, Any]) -> Callable[[], Awaitable[float]]:
         async def hold_then_confirm() -> float:
-            connection = idle.pop()
+            connection = KeepAliveConnection(server_url)
             try:
                 started = time.perf_counter()
                 body = {
@@ -119,28 +125,56 @@ async def bench_api_holds(
                 assert confirmed.status == 200, confirmed.body
                 return (time.perf_counter() - started) * 1000
             finally:
-                idle.append(connection)
+                await connection.close()
 
         return hold_then_confirm
 
-    try:
-        return await run_concurrently([job(slot) for slot in slots], CONCURRENCY)
-    finally:
-        for connection in connections:
-            await connection.close()
+    return await run_concurrently([job(slot) for slot in slots], CONCURRENCY)
 
 
+# The statements the API issues for one hold and one confirm, in the same order, driven
+# straight through asyncpg: the limit the API is measured against.
+TARGET_SQL = """
+SELECT c.*, p.*, s.*,
+       EXISTS (SELECT 1 FROM practitioner_services ps WHERE ps.practitioner_id = $2 AND ps.service_id = $3),
+       now()
+  FROM clinics c JOIN practitioners p ON true JOIN services s ON true
+ WHERE c.id = $1 AND p.id = $2 AND s.id = $3
+"""
+SCHEDULE_PARAMS = [
+    "practitioners",
+    "clinics",
+    "first_day",
+    "last_day",
+    "span_start",
+    "span_end",
+    "exclude",
+]
+SCHEDULE_SQL = re.sub(
+    r"(?<!:):(\w+)",
+    lambda m: f"${SCHEDULE_PARAMS.index(m.group(1)) + 1}",
+    str(repository.SCHEDULE_SQL),
+)
+COUNT_SQL = "SELECT count(*) FROM appointments WHERE holder = $1 AND status = 'held' AND hold_expires_at > now()"
+EXPIRE_SQL = """
+UPDATE appointments SET status = 'expired', updated_at = now()
+ WHERE (practitioner_id = $1 OR room_id = $2) AND status = 'held' AND hold_expires_at <= now()
+   AND blocked && tstzrange($3, $4, '[)')
+"""
 HOLD_SQL = """
 INSERT INTO appointments (kind, status, clinic_id, practitioner_id, room_id, service_id, starts_at, ends_at,
                           blocked, hold_expires_at, access_token_hash, holder, source)
-VALUES ('appointment', 'held', $1, $2, $3, $4, $5, $6, tstzrange($5, $7, '[)'), now() + interval '300 seconds',
-        sha256($8::bytea), $9, 'online')
-RETURNING id
+VALUES ('appointment', 'held', $1, $2, $3, $4, $5, $6, tstzrange($7, $8, '[)'), now() + make_interval(secs => 300),
+        $9, $10, 'online')
+RETURNING *
 """
-BUSY_SQL = f"""
-SELECT practitioner_id, room_id, lower(blocked), upper(blocked) FROM appointments
- WHERE (practitioner_id = $1 OR room_id = $2) AND status IN ({active_statuses_sql()})
-   AND (status <> 'held' OR hold_expires_at > now()) AND blocked && tstzrange($3, $4, '[)')
+LOAD_SQL = """
+SELECT a.*, c.*, now() FROM appointments a JOIN clinics c ON c.id = a.clinic_id
+ WHERE a.id = $1 FOR UPDATE OF a
+"""
+PATIENT_SQL = "INSERT INTO patients (full_name, phone, email) VALUES ($1, $2, NULL) RETURNING *"
+CONFIRM_SQL = """
+UPDATE appointments SET status = 'confirmed', updated_at = now(), patient_id = $2 WHERE id = $1 RETURNING *
 """
 
 
@@ -158,11 +192,10 @@ async def bench_sql_holds(
     ) -> uuid.UUID | None:
         """The room the rota puts this practitioner in at this time (slot search's rule)."""
         for t in templates:
-            same_day = t["weekday"] == start.weekday()
             if (
                 t["practitioner_id"] == practitioner
                 and t["clinic_id"] == clinic
-                and same_day
+                and t["weekday"] == start.weekday()
                 and t["start_time"] <= start.time()
                 and end.time() <= t["end_time"]
             ):
@@ -175,31 +208,27 @@ async def bench_sql_holds(
             start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
             practitioner, clinic = uuid.UUID(slot["practitioner_id"]), uuid.UUID(slot["clinic_id"])
             room = room_for(practitioner, clinic, start, end)
+            blocked_start = start - timedelta(minutes=gp["buffer_before_minutes"])
             blocked_end = end + timedelta(minutes=gp["buffer_after_minutes"])
-            holder = uuid.uuid4().hex
+            day = start.date()
+            span = local_day_bounds(SINGAPORE, day, day)
+            holder = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
+            lock_key = int.from_bytes(
+                hashlib.sha256(holder.encode()).digest()[:8], "big", signed=True
+            )
+            token_hash = hashlib.sha256(uuid.uuid4().bytes).digest()
             async with pool.acquire() as connection:
                 async with connection.transaction():
-                    await connection.fetchval("SELECT now()")
-                    await connection.fetch(
-                        BUSY_SQL,
-                        practitioner,
-                        room,
-                        start - timedelta(days=1),
-                        end + timedelta(days=1),
+                    await connection.fetchrow(TARGET_SQL, clinic, practitioner, gp["id"])
+                    await connection.fetchrow(
+                        SCHEDULE_SQL, [practitioner], [clinic], day, day, span[0], span[1], None
                     )
-                    await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", holder)
-                    await connection.fetchval(
-                        "SELECT count(*) FROM appointments WHERE holder = $1 AND status = 'held' AND hold_expires_at > now()",
-                        holder,
-                    )
+                    await connection.execute("SELECT pg_advisory_xact_lock($1)", lock_key)
+                    await connection.fetchval(COUNT_SQL, holder)
                     await connection.execute(
-                        "UPDATE appointments SET status = 'expired' WHERE (practitioner_id = $1 OR room_id = $2) AND status = 'held' AND hold_expires_at <= now() AND blocked && tstzrange($3, $4, '[)')",
-                        practitioner,
-                        room,
-                        start,
-                        blocked_end,
+                        EXPIRE_SQL, practitioner, room, blocked_start, blocked_end
                     )
-                    hold_id = await connection.fetchval(
+                    hold = await connection.fetchrow(
                         HOLD_SQL,
                         clinic,
                         practitioner,
@@ -207,23 +236,15 @@ async def bench_sql_holds(
                         gp["id"],
                         start,
                         end,
+                        blocked_start,
                         blocked_end,
-                        holder.encode(),
+                        token_hash,
                         holder,
                     )
                 async with connection.transaction():
-                    await connection.fetchrow(
-                        "SELECT * FROM appointments WHERE id = $1 FOR UPDATE", hold_id
-                    )
-                    await connection.fetchval("SELECT now()")
-                    patient = await connection.fetchval(
-                        "INSERT INTO patients (full_name, phone) VALUES ('Bench Patient', '+6591234567') RETURNING id"
-                    )
-                    await connection.execute(
-                        "UPDATE appointments SET status = 'confirmed', patient_id = $2, updated_at = now() WHERE id = $1",
-                        hold_id,
-                        patient,
-                    )
+                    await connection.fetchrow(LOAD_SQL, hold["id"])
+                    patient = await connection.fetchrow(PATIENT_SQL, "Bench Patient", "+6591234567")
+                    await connection.fetchrow(CONFIRM_SQL, hold["id"], patient["id"])
             return (time.perf_counter() - started) * 1000
 
         return hold_then_confirm
@@ -324,7 +345,8 @@ async def prepare_database() -> str:
 async def measure(url: str, server_url: str, today: date) -> str:
     connection = await asyncpg.connect(asyncpg_dsn(url))
     gp = await connection.fetchrow(
-        "SELECT id, buffer_after_minutes FROM services WHERE code = $1", GP_CODE
+        "SELECT id, buffer_before_minutes, buffer_after_minutes FROM services WHERE code = $1",
+        GP_CODE,
     )
     clinic_id = str(await connection.fetchval("SELECT id FROM clinics ORDER BY name LIMIT 1"))
     appointments = await connection.fetchval("SELECT count(*) FROM appointments")

@@ -218,7 +218,7 @@ def windows_given_directly(
     draw: st.DrawFn, tz: ZoneInfo, first_day: date, horizon: Interval
 ) -> list[WorkingWindow]:
     # Unlike working_windows output these may overlap, within a room and across rooms.
-    return draw(
+    windows = draw(
         st.lists(
             st.builds(
                 WorkingWindow,
@@ -230,6 +230,13 @@ def windows_given_directly(
             max_size=6,
         )
     )
+    # A practitioner double-booked into two rooms: the same start may fit either window.
+    doubled = draw(st.lists(st.sampled_from(windows), max_size=2))
+    for window in doubled:
+        shift = draw(st.integers(-4, 4)) * timedelta(minutes=15)
+        interval = Interval(window.interval.start + shift, window.interval.end + shift)
+        windows.append(WorkingWindow(interval, draw(st.sampled_from(ROOMS))))
+    return windows
 
 
 @st.composite
@@ -536,9 +543,9 @@ def test_working_windows_cover_exactly_the_templated_hours(
     tz, first_day = zone_and_first_day
     horizon = horizon_for(first_day)
     days = [first_day + timedelta(days=offset) for offset in range(DAYS_GENERATED)]
-    rules = data.draw(st.lists(weekly_rules(first_day), max_size=4))
+    rules = data.draw(st.lists(weekly_rules(first_day), min_size=1, max_size=4))
     closed_days = data.draw(st.sets(st.sampled_from(days), max_size=1))
-    time_off = data.draw(st.lists(time_off_on(tz, days), max_size=2))
+    time_off = data.draw(st.lists(time_off_on(tz, days), min_size=1, max_size=2))
 
     windows = working_windows(rules, tz, days[0], days[-1], closed_days, time_off)
 

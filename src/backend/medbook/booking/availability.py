@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,9 +77,14 @@ async def load_schedule(
     """Working windows and busy time of these practitioners at these clinics, by local day."""
     practitioner_ids = [practitioner.id for practitioner in practitioners]
     clinic_ids = [clinic.id for clinic in clinics]
-    # A day either side covers every timezone and any buffer reaching over midnight.
-    span_start = datetime.combine(first_day - timedelta(days=1), time(0), tzinfo=UTC)
-    span_end = datetime.combine(last_day + timedelta(days=2), time(0), tzinfo=UTC)
+    if not clinics or not practitioners:
+        return Schedule(await repository.database_now(session), [], {})
+    # Working windows lie inside the clinics' local days, so nothing outside them can matter.
+    bounds = [
+        local_day_bounds(ZoneInfo(clinic.timezone), first_day, last_day) for clinic in clinics
+    ]
+    span_start = min(start for start, _ in bounds)
+    span_end = max(end for _, end in bounds)
     rows = await repository.schedule_rows(
         session,
         practitioner_ids,

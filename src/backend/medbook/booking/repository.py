@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy import BigInteger, Integer, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import TSTZRANGE, UUID, Range
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from medbook.booking.models import Appointment
 from medbook.booking.states import ACTIVE_STATUSES, Status, active_statuses_sql
@@ -44,20 +43,47 @@ def remember_now(session: AsyncSession, now: datetime) -> None:
     session.info[_NOW] = (session.sync_session.get_transaction(), now)
 
 
+# The hot path's statements are built once: building one costs more Python than running it.
+_LOCK_HOLDER = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+_COUNT_LIVE_HOLDS = select(func.count()).where(
+    Appointment.holder == bindparam("holder"),
+    Appointment.status == Status.HELD,
+    Appointment.hold_expires_at > func.now(),
+)
+_EXPIRE_STALE_HOLDS = (
+    update(Appointment)
+    .where(
+        # room_id = NULL matches nothing: with no room, only the practitioner's rows count.
+        or_(
+            Appointment.practitioner_id == bindparam("for_practitioner"),
+            Appointment.room_id == bindparam("for_room", type_=UUID(as_uuid=True)),
+        ),
+        Appointment.status == Status.HELD,
+        Appointment.hold_expires_at <= func.now(),
+        Appointment.blocked.op("&&")(bindparam("overlapping", type_=TSTZRANGE)),
+    )
+    .values(status=Status.EXPIRED, updated_at=func.now())
+    .execution_options(synchronize_session=False)
+)
+_INSERT = insert(Appointment).returning(Appointment)
+_INSERT_HOLD = (
+    insert(Appointment)
+    .values(
+        hold_expires_at=func.now()
+        + func.make_interval(0, 0, 0, 0, 0, 0, bindparam("hold_ttl_seconds", type_=Integer))
+    )
+    .returning(Appointment)
+)
+
+
 async def lock_holder(session: AsyncSession, holder: str) -> None:
     """Serialise one client's hold attempts, so its live-hold cap cannot be raced past."""
     digest = hashlib.sha256(holder.encode()).digest()
-    key = int.from_bytes(digest[:8], "big", signed=True)
-    await session.execute(select(func.pg_advisory_xact_lock(key)))
+    await session.execute(_LOCK_HOLDER, {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
 
 async def count_live_holds(session: AsyncSession, holder: str) -> int:
-    query = select(func.count()).where(
-        Appointment.holder == holder,
-        Appointment.status == Status.HELD,
-        Appointment.hold_expires_at > func.now(),
-    )
-    return int((await session.execute(query)).scalar_one())
+    return int((await session.execute(_COUNT_LIVE_HOLDS, {"holder": holder})).scalar_one())
 
 
 async def expire_stale_holds(
@@ -68,18 +94,9 @@ async def expire_stale_holds(
 ) -> None:
     """Mark expired every held row past its expiry that overlaps `blocked` for this practitioner
     or room, so the exclusion constraints see the slot free the instant its hold ran out."""
-    same_owner: ColumnElement[bool] = Appointment.practitioner_id == practitioner_id
-    if room_id is not None:
-        same_owner = or_(same_owner, Appointment.room_id == room_id)
     await session.execute(
-        update(Appointment)
-        .where(
-            same_owner,
-            Appointment.status == Status.HELD,
-            Appointment.hold_expires_at <= func.now(),
-            Appointment.blocked.op("&&")(blocked),
-        )
-        .values(status=Status.EXPIRED, updated_at=func.now())
+        _EXPIRE_STALE_HOLDS,
+        {"for_practitioner": practitioner_id, "for_room": room_id, "overlapping": blocked},
     )
 
 
@@ -87,11 +104,13 @@ async def insert_appointment(
     session: AsyncSession, values: dict[str, Any], hold_ttl_seconds: int | None = None
 ) -> Appointment:
     """Insert a row; a hold's expiry is the database's now() plus the TTL, in the same statement."""
-    row = dict(values)
-    if hold_ttl_seconds is not None:
-        row["hold_expires_at"] = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, hold_ttl_seconds)
-    statement = insert(Appointment).values(**row).returning(Appointment)
-    appointment: Appointment = (await session.scalars(statement)).one()
+    if hold_ttl_seconds is None:
+        result = await session.scalars(_INSERT, values)
+    else:
+        result = await session.scalars(
+            _INSERT_HOLD, {**values, "hold_ttl_seconds": hold_ttl_seconds}
+        )
+    appointment: Appointment = result.one()
     return appointment
 
 
@@ -199,8 +218,18 @@ SELECT now() AS now,
 """)  # noqa: S608
 
 
-def _uuid(value: str | None) -> uuid.UUID | None:
-    return uuid.UUID(value) if value is not None else None
+class _Ids(dict[str | None, uuid.UUID | None]):
+    """Parses each id string once: the same few ids repeat across hundreds of busy rows."""
+
+    def __missing__(self, value: str | None) -> uuid.UUID | None:
+        parsed = uuid.UUID(value) if value is not None else None
+        self[value] = parsed
+        return parsed
+
+    def required(self, value: str) -> uuid.UUID:
+        parsed = self[value]
+        assert parsed is not None
+        return parsed
 
 
 async def schedule_rows(
@@ -227,13 +256,14 @@ async def schedule_rows(
         )
     ).one()
     remember_now(session, row.now)
+    ids = _Ids()
     return ScheduleRows(
         now=row.now,
         rules=[
             TimetableRule(
-                uuid.UUID(clinic),
-                uuid.UUID(practitioner),
-                _uuid(room),
+                ids.required(clinic),
+                ids.required(practitioner),
+                ids[room],
                 weekday,
                 time.fromisoformat(start),
                 time.fromisoformat(end),
@@ -245,14 +275,14 @@ async def schedule_rows(
             )
         ],
         absences=[
-            Absence(uuid.UUID(p), datetime.fromisoformat(start), datetime.fromisoformat(end))
+            Absence(ids.required(p), datetime.fromisoformat(start), datetime.fromisoformat(end))
             for p, start, end in _json(row.absences)
         ],
-        closures=[(_uuid(clinic), date.fromisoformat(day)) for clinic, day in _json(row.closures)],
+        closures=[(ids[clinic], date.fromisoformat(day)) for clinic, day in _json(row.closures)],
         busy=[
             BusyPeriod(
-                uuid.UUID(p),
-                _uuid(room),
+                ids.required(p),
+                ids[room],
                 datetime.fromisoformat(start),
                 datetime.fromisoformat(end),
             )
