@@ -174,7 +174,7 @@ SELECT a.*, c.*, now() FROM appointments a JOIN clinics c ON c.id = a.clinic_id
 """
 PATIENT_SQL = "INSERT INTO patients (full_name, phone, email) VALUES ($1, $2, NULL) RETURNING *"
 CONFIRM_SQL = """
-UPDATE appointments SET status = 'confirmed', updated_at = now(), patient_id = $2 WHERE id = $1 RETURNING *
+UPDATE appointments SET status = 'confirmed', updated_at = now(), patient_id = $2 WHERE id = $1
 """
 
 
@@ -244,7 +244,7 @@ async def bench_sql_holds(
                 async with connection.transaction():
                     await connection.fetchrow(LOAD_SQL, hold["id"])
                     patient = await connection.fetchrow(PATIENT_SQL, "Bench Patient", "+6591234567")
-                    await connection.fetchrow(CONFIRM_SQL, hold["id"], patient["id"])
+                    await connection.execute(CONFIRM_SQL, hold["id"], patient["id"])
             return (time.perf_counter() - started) * 1000
 
         return hold_then_confirm

@@ -387,7 +387,7 @@ def oracle(
     return offered
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(clinic=clinics())
 def test_every_offered_slot_is_free_in_working_time_on_the_grid_and_in_limits(
     clinic: Clinic,
@@ -415,7 +415,7 @@ def test_every_offered_slot_is_free_in_working_time_on_the_grid_and_in_limits(
     assert starts == sorted(set(starts)), "not sorted, or a start offered twice"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(clinic=clinics())
 def test_every_bookable_start_is_offered_in_the_first_room_it_fits(clinic: Clinic) -> None:
     slots = clinic.find()

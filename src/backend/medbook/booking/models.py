@@ -18,10 +18,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import TSTZRANGE, ExcludeConstraint, Range
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medbook.booking.states import Status, active_statuses_sql
-from medbook.clinics.models import uuid_pk
+from medbook.clinics.models import Clinic, uuid_pk
 from medbook.db import Base
 
 ACTIVE = f"status IN ({active_statuses_sql()})"
@@ -94,3 +94,6 @@ class Appointment(Base):
     rescheduled_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("appointments.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    # Loaded only where a query joins it (lazy="raise"): presenting a time needs the clinic's zone.
+    clinic: Mapped[Clinic] = relationship(lazy="raise", viewonly=True)

@@ -8,15 +8,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import TSTZRANGE, UUID, Range
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import Update
 
 from medbook.booking.models import Appointment
 from medbook.booking.states import ACTIVE_STATUSES, Status, active_statuses_sql
-from medbook.clinics.models import Clinic
 
 ACTIVE = [status.value for status in ACTIVE_STATUSES]
 
@@ -114,37 +117,53 @@ async def insert_appointment(
     return appointment
 
 
+_GET_APPOINTMENT = (
+    select(Appointment, func.now())
+    .join(Appointment.clinic)
+    .options(contains_eager(Appointment.clinic))
+    .where(Appointment.id == bindparam("appointment_id"))
+)
+_GET_APPOINTMENT_FOR_UPDATE = _GET_APPOINTMENT.with_for_update(of=Appointment)
+
+
 async def get_appointment(
     session: AsyncSession, appointment_id: uuid.UUID, *, for_update: bool = False
 ) -> Appointment | None:
-    """The appointment (locked if asked), with its clinic loaded and now() remembered: one
-    round trip for what every action on an appointment needs first."""
-    query = (
-        select(Appointment, Clinic, func.now())
-        .join(Clinic, Clinic.id == Appointment.clinic_id)
-        .where(Appointment.id == appointment_id)
-    )
-    if for_update:
-        query = query.with_for_update(of=Appointment)
-    row = (await session.execute(query)).one_or_none()
+    """The appointment (locked if asked) with its clinic, and now() remembered: one round trip
+    for what every action on an appointment needs first."""
+    query = _GET_APPOINTMENT_FOR_UPDATE if for_update else _GET_APPOINTMENT
+    row = (await session.execute(query, {"appointment_id": appointment_id})).one_or_none()
     if row is None:
         return None
-    remember_now(session, row[2])
+    remember_now(session, row[1])
     appointment: Appointment = row[0]
     return appointment
+
+
+@lru_cache(maxsize=32)
+def _status_update(keys: tuple[str, ...]) -> Update:
+    changes: dict[str, Any] = {key: bindparam(f"new_{key}") for key in keys}
+    return (
+        update(Appointment)
+        .where(Appointment.id == bindparam("target_id"))
+        .values(updated_at=func.now(), **changes)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def set_status(
     session: AsyncSession, appointment: Appointment, status: Status, **values: Any
 ) -> None:
-    statement = (
-        update(Appointment)
-        .where(Appointment.id == appointment.id)
-        .values(status=status, updated_at=func.now(), **values)
-        .returning(Appointment)
-        .execution_options(populate_existing=True)
-    )
-    await session.scalars(statement)
+    """Write the new status (and any other changes), and show them on the loaded object
+    without reading the row back: the values are known, and updated_at is this transaction's
+    now()."""
+    changes = {"status": status, **values}
+    keys = tuple(sorted(changes))
+    parameters = {f"new_{key}": changes[key] for key in keys}
+    await session.execute(_status_update(keys), {"target_id": appointment.id, **parameters})
+    now = await database_now(session)
+    for key, value in {**changes, "updated_at": now}.items():
+        set_committed_value(appointment, key, value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.booking import repository, service
@@ -40,8 +41,11 @@ staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=PROBL
 
 
 async def present(session: AsyncSession, row: Appointment, now: datetime) -> AppointmentOut:
-    clinic = await clinics_repository.get_clinic(session, row.clinic_id)
-    assert clinic is not None
+    if "clinic" in inspect(row).unloaded:
+        clinic = await clinics_repository.get_clinic(session, row.clinic_id)
+        assert clinic is not None
+    else:
+        clinic = row.clinic
     return AppointmentOut.from_row(row, service.current_status(row, now), ZoneInfo(clinic.timezone))
 
 

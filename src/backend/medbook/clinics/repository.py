@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, true
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -83,28 +83,35 @@ async def list_practitioners(
     return (await session.scalars(query)).all()
 
 
+_OFFERS = (
+    select(practitioner_services.c.practitioner_id)
+    .where(
+        practitioner_services.c.practitioner_id == bindparam("practitioner_id"),
+        practitioner_services.c.service_id == bindparam("service_id"),
+    )
+    .exists()
+)
+# Each table is narrowed to one row by its id, so the cross join is one row at most.
+_BOOKING_TARGET = (
+    select(Clinic, Practitioner, Service, _OFFERS, func.now())
+    .select_from(Clinic)
+    .join(Practitioner, true())
+    .join(Service, true())
+    .where(
+        Clinic.id == bindparam("clinic_id"),
+        Practitioner.id == bindparam("practitioner_id"),
+        Service.id == bindparam("service_id"),
+    )
+)
+
+
 async def booking_target(
     session: AsyncSession, clinic_id: uuid.UUID, practitioner_id: uuid.UUID, service_id: uuid.UUID
 ) -> tuple[Clinic, Practitioner, Service, bool, datetime] | None:
     """Clinic, practitioner, service, whether the practitioner offers it, and now(): one round
     trip on the booking path. None when any of the three does not exist."""
-    offers = (
-        select(practitioner_services.c.practitioner_id)
-        .where(
-            practitioner_services.c.practitioner_id == practitioner_id,
-            practitioner_services.c.service_id == service_id,
-        )
-        .exists()
-    )
-    # Each table is narrowed to one row by its id, so the cross join is one row at most.
-    query = (
-        select(Clinic, Practitioner, Service, offers, func.now())
-        .select_from(Clinic)
-        .join(Practitioner, true())
-        .join(Service, true())
-        .where(Clinic.id == clinic_id, Practitioner.id == practitioner_id, Service.id == service_id)
-    )
-    row = (await session.execute(query)).one_or_none()
+    ids = {"clinic_id": clinic_id, "practitioner_id": practitioner_id, "service_id": service_id}
+    row = (await session.execute(_BOOKING_TARGET, ids)).one_or_none()
     if row is None:
         return None
     return row[0], row[1], row[2], row[3], row[4]

@@ -129,8 +129,28 @@ def is_bookable(
     return found[0] if found else None
 
 
+@dataclass(frozen=True, slots=True)
+class _BusyTimeline:
+    """Disjoint busy intervals in order, with their ends listed apart for bisection."""
+
+    intervals: list[Interval]
+    starts: list[datetime]
+    ends: list[datetime]
+
+    @classmethod
+    def of(cls, busy: list[Interval]) -> _BusyTimeline:
+        merged = merge(busy)
+        return cls(merged, [i.start for i in merged], [i.end for i in merged])
+
+    def within(self, window: Interval) -> list[Interval]:
+        """The busy intervals that overlap `window`."""
+        first = bisect_right(self.ends, window.start)
+        past_last = bisect_left(self.starts, window.end)
+        return self.intervals[first:past_last]
+
+
 class _Conflicts:
-    """Busy time near the search, merged once per room and looked up by bisection."""
+    """Busy time near the search: the practitioner's, plus each room's, merged once per room."""
 
     def __init__(
         self,
@@ -143,29 +163,21 @@ class _Conflicts:
         self._busy_by_room: dict[Hashable, Sequence[Interval]] = {
             room_id: intervals for room_id, intervals in busy_by_room.items()
         }
-        self._merged: dict[Hashable | None, tuple[list[Interval], list[datetime], list[datetime]]]
-        self._merged = {}
+        self._timelines: dict[Hashable | None, _BusyTimeline] = {}
 
     def within(self, window: WorkingWindow) -> list[Interval]:
-        """Merged busy intervals for the window's room that overlap the window, sorted."""
-        merged, starts, ends = self._for_room(window.room_id)
-        first = bisect_right(ends, window.interval.start)
-        past_last = bisect_left(starts, window.interval.end)
-        return merged[first:past_last]
+        """Busy intervals that overlap the window, for the practitioner and its room, sorted."""
+        if window.room_id not in self._timelines:
+            self._timelines[window.room_id] = _BusyTimeline.of(
+                self._practitioner_busy + self._room_busy(window.room_id)
+            )
+        return self._timelines[window.room_id].within(window.interval)
 
-    def _for_room(
-        self, room_id: Hashable | None
-    ) -> tuple[list[Interval], list[datetime], list[datetime]]:
-        if room_id not in self._merged:
-            room_busy = self._busy_by_room.get(room_id, ()) if room_id is not None else ()
-            nearby_room_busy = [
-                interval for interval in room_busy if interval.overlaps(self._reach)
-            ]
-            merged = merge(self._practitioner_busy + nearby_room_busy)
-            starts = [interval.start for interval in merged]
-            ends = [interval.end for interval in merged]
-            self._merged[room_id] = (merged, starts, ends)
-        return self._merged[room_id]
+    def _room_busy(self, room_id: Hashable | None) -> list[Interval]:
+        if room_id is None:
+            return []
+        room_busy = self._busy_by_room.get(room_id, ())
+        return [interval for interval in room_busy if interval.overlaps(self._reach)]
 
 
 def _slot(start: datetime, rules: SlotRules, room_id: Hashable | None) -> Slot:
