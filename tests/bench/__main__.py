@@ -172,7 +172,7 @@ LOAD_SQL = """
 SELECT a.*, c.*, now() FROM appointments a JOIN clinics c ON c.id = a.clinic_id
  WHERE a.id = $1 FOR UPDATE OF a
 """
-PATIENT_SQL = "INSERT INTO patients (full_name, phone, email) VALUES ($1, $2, NULL) RETURNING *"
+PATIENT_SQL = "INSERT INTO patients (full_name, phone, email) VALUES ($1, $2, NULL) RETURNING id"
 CONFIRM_SQL = """
 UPDATE appointments SET status = 'confirmed', updated_at = now(), patient_id = $2 WHERE id = $1
 """
@@ -243,8 +243,8 @@ async def bench_sql_holds(
                     )
                 async with connection.transaction():
                     await connection.fetchrow(LOAD_SQL, hold["id"])
-                    patient = await connection.fetchrow(PATIENT_SQL, "Bench Patient", "+6591234567")
-                    await connection.execute(CONFIRM_SQL, hold["id"], patient["id"])
+                    patient = await connection.fetchval(PATIENT_SQL, "Bench Patient", "+6591234567")
+                    await connection.execute(CONFIRM_SQL, hold["id"], patient)
             return (time.perf_counter() - started) * 1000
 
         return hold_then_confirm

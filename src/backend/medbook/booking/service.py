@@ -281,8 +281,8 @@ async def confirm_hold(
     appointment = await _load(session, hold_id, actor)
     now = await repository.database_now(session)
     if current_status(appointment, now) is Status.HELD:
-        patient = await register_patient(session, contact)
-        return await _transition(session, appointment, Action.CONFIRM, now, patient_id=patient.id)
+        patient_id = await register_patient(session, contact)
+        return await _transition(session, appointment, Action.CONFIRM, now, patient_id=patient_id)
     return await _transition(session, appointment, Action.CONFIRM, now)
 
 
@@ -398,7 +398,7 @@ async def walk_in(
             f"{target.practitioner.title} {target.practitioner.full_name} is not working at "
             f"{target.clinic.name} at {start.isoformat()}."
         )
-    patient = await register_patient(session, contact)
+    patient_id = await register_patient(session, contact)
     return await _take_time(
         session,
         {
@@ -408,7 +408,7 @@ async def walk_in(
             "practitioner_id": target.practitioner.id,
             "room_id": window.room_id,
             "service_id": service.id,
-            "patient_id": patient.id,
+            "patient_id": patient_id,
             "starts_at": start,
             "ends_at": end,
             "blocked": Range(blocked.start, blocked.end, bounds="[)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import insert
@@ -17,11 +18,11 @@ class ContactDetails:
     email: str | None = None
 
 
-async def register_patient(session: AsyncSession, contact: ContactDetails) -> Patient:
-    statement = (
-        insert(Patient)
-        .values(full_name=contact.full_name, phone=contact.phone, email=contact.email)
-        .returning(Patient)
-    )
-    patient: Patient = (await session.scalars(statement)).one()
-    return patient
+_REGISTER = insert(Patient).returning(Patient.id)
+
+
+async def register_patient(session: AsyncSession, contact: ContactDetails) -> uuid.UUID:
+    """Record a patient's contact details; answers the new patient's id."""
+    values = {"full_name": contact.full_name, "phone": contact.phone, "email": contact.email}
+    patient_id: uuid.UUID = (await session.execute(_REGISTER, values)).scalar_one()
+    return patient_id
