@@ -12,6 +12,7 @@ import hashlib
 import os
 import platform
 import re
+import statistics
 import tempfile
 import time
 import uuid
@@ -39,8 +40,9 @@ GP_CODE = "gp-consultation"
 SINGAPORE = ZoneInfo("Asia/Singapore")
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 API_WORKERS = os.cpu_count() or 1
-OPERATIONS = 400
-WEEK_VIEW_REQUESTS = 300
+OPERATIONS = 300
+ROUNDS = 3
+WEEK_VIEW_REQUESTS = 200
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -352,26 +354,47 @@ async def measure(url: str, server_url: str, today: date) -> str:
     appointments = await connection.fetchval("SELECT count(*) FROM appointments")
     await connection.close()
     gp_id = str(gp["id"])
-    limits = httpx.Limits(max_connections=CONCURRENCY * 2)
-    async with httpx.AsyncClient(base_url=server_url, limits=limits, timeout=30) as http:
-        first = today + timedelta(days=3)
-        slots = await free_slots(http, gp_id, first, 20)
-        assert len(slots) >= 2 * OPERATIONS, f"only {len(slots)} free slots"
-        api_rate, api_latency = await bench_api_holds(server_url, gp_id, slots[:OPERATIONS])
-        sql_rate, sql_latency = await bench_sql_holds(url, gp, slots[OPERATIONS : 2 * OPERATIONS])
-        week_api, week_sql = await bench_week_view(
+    async with httpx.AsyncClient(base_url=server_url, timeout=30) as http:
+        slots = await free_slots(http, gp_id, today + timedelta(days=3), 26)
+    needed = 2 * OPERATIONS * ROUNDS
+    assert len(slots) >= needed, f"only {len(slots)} free slots, need {needed}"
+    # The machine is shared and noisy: alternate API and SQL rounds and compare medians.
+    api_rates: list[float] = []
+    sql_rates: list[float] = []
+    api_latency: list[float] = []
+    sql_latency: list[float] = []
+    week_api: list[float] = []
+    week_sql: list[float] = []
+    for round_number in range(ROUNDS):
+        batch = slots[2 * OPERATIONS * round_number : 2 * OPERATIONS * (round_number + 1)]
+        rate, latency = await bench_api_holds(server_url, gp_id, batch[:OPERATIONS])
+        api_rates.append(rate)
+        api_latency += latency
+        rate, latency = await bench_sql_holds(url, gp, batch[OPERATIONS:])
+        sql_rates.append(rate)
+        sql_latency += latency
+        api, sql = await bench_week_view(
             server_url, url, gp_id, clinic_id, today + timedelta(days=7)
         )
-    ratio = api_rate / sql_rate
+        week_api += api
+        week_sql += sql
+    api_rate, sql_rate = statistics.median(api_rates), statistics.median(sql_rates)
+    rounds = ", ".join(f"{a / s:.2f}" for a, s in zip(api_rates, sql_rates, strict=True))
     return "\n".join(
         [
-            f"- data: {appointments:,} appointments, 3 clinics, demo practitioners; {CONCURRENCY} concurrent clients; {API_WORKERS} API worker processes",
-            f"- machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            f"- data: {appointments:,} appointments, 3 clinics, demo practitioners",
+            f"- load: {CONCURRENCY} concurrent clients; {API_WORKERS} API worker processes; "
+            f"{ROUNDS} alternating rounds, medians shown",
+            f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"PostgreSQL embedded 18",
             "",
             "| measure | through the API | bare SQL | ratio (API / SQL) |",
             "|---|---|---|---|",
-            f"| hold then confirm, {OPERATIONS} ops | {api_rate:.0f} ops/s ({summary(api_latency)}) | {sql_rate:.0f} ops/s ({summary(sql_latency)}) | {ratio:.2f} (goal >= 0.30) |",
-            f"| week view, one clinic, {WEEK_VIEW_REQUESTS} requests | {summary(week_api)} | {summary(week_sql)} | p99 {percentile(week_api, 0.99) / percentile(week_sql, 0.99):.1f}x (goal: API p99 < 20 ms) |",
+            f"| hold then confirm, {OPERATIONS} ops x {ROUNDS} | {api_rate:.0f} ops/s ({summary(api_latency)}) "
+            f"| {sql_rate:.0f} ops/s ({summary(sql_latency)}) | {api_rate / sql_rate:.2f} (rounds: {rounds}; goal >= 0.30) |",
+            f"| week view, one clinic, {WEEK_VIEW_REQUESTS} requests x {ROUNDS} | {summary(week_api)} "
+            f"| {summary(week_sql)} | p50 {percentile(week_api, 0.5) / percentile(week_sql, 0.5):.1f}x "
+            f"(goal: API p99 < 20 ms) |",
         ]
     )
 

@@ -99,15 +99,19 @@ async def availability(
         practitioner_id,
         settings.availability_max_days,
     )
-    slots = [
-        SlotOut(
-            clinic_id=item.clinic.id,
-            practitioner_id=item.practitioner_id,
-            start=item.slot.start.astimezone(ZoneInfo(item.clinic.timezone)),
-            end=item.slot.end.astimezone(ZoneInfo(item.clinic.timezone)),
+    # A week can hold a thousand slots: look each clinic up once, not once per slot.
+    clinics = {item.clinic.id: (item.clinic.id, ZoneInfo(item.clinic.timezone)) for item in offered}
+    slots = []
+    for item in offered:
+        clinic_id, tz = clinics[item.clinic.id]
+        slots.append(
+            SlotOut.model_construct(
+                clinic_id=clinic_id,
+                practitioner_id=item.practitioner_id,
+                start=item.slot.start.astimezone(tz),
+                end=item.slot.end.astimezone(tz),
+            )
         )
-        for item in offered
-    ]
     return AvailabilityOut(service_id=found.id, from_day=from_day, to_day=to_day, slots=slots)
 
 
