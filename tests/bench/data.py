@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +18,9 @@ from medbook.clinics.demo import seed_demo
 from medbook.clinics.models import Clinic, Service, WeeklyAvailability
 from medbook.db import asyncpg_dsn, create_engine, session_factory
 from medbook.scheduling import Interval, WeeklyRule, find_slots, working_windows
+
+# (clinic, practitioner, room, service, start, end, blocked interval)
+VisitRow = tuple[uuid.UUID, uuid.UUID, Hashable | None, uuid.UUID, datetime, datetime, Interval]
 
 
 async def seed(url: str) -> date:
@@ -32,7 +36,7 @@ async def seed(url: str) -> date:
 
 async def appointment_rows(
     url: str, today: date, target: int, past_days: int, future_days: int
-) -> list[tuple]:
+) -> list[VisitRow]:
     """Book about `target` GP visits on the demo timetable, leaving every other slot free.
 
     The slots come from the scheduling code itself, so every generated visit is one a patient
@@ -61,8 +65,8 @@ async def appointment_rows(
     )
     now = datetime.combine(today, datetime.min.time(), tzinfo=ZoneInfo("UTC"))
     anywhen = replace(rules, min_notice=timedelta(0), max_ahead=timedelta(days=10_000))
-    past: list[tuple] = []
-    future: list[tuple] = []
+    past: list[VisitRow] = []
+    future: list[VisitRow] = []
     for (clinic_id, practitioner_id), owner_rules in by_owner.items():
         tz = ZoneInfo(clinics[clinic_id].timezone)
         windows = working_windows(owner_rules, tz, first, last)
@@ -91,7 +95,7 @@ async def appointment_rows(
     return future + past[::step][:wanted_past]
 
 
-async def insert_appointments(url: str, rows: list[tuple], today: date) -> int:
+async def insert_appointments(url: str, rows: list[VisitRow], today: date) -> int:
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         now = datetime.combine(today, datetime.min.time(), tzinfo=ZoneInfo("UTC"))
