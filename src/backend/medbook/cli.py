@@ -79,6 +79,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level,
+        # Request lines are info-level: below that, skip formatting them at all.
+        access_log=settings.log_level.lower() in ("debug", "info"),
         proxy_headers=False,
     )
 
