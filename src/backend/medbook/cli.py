@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -72,6 +73,9 @@ def serve(
         raise typer.Exit(code=1) from None
     # Worker processes (and anything they spawn) use the same server this process resolved.
     os.environ["DATABASE_URL"] = url
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with Python's default handler that
+    # kills the process before exit hooks run, leaving the embedded PostgreSQL running.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "medbook.app:create_app",
         factory=True,
@@ -83,6 +87,10 @@ def serve(
         access_log=settings.log_level.lower() in ("debug", "info"),
         proxy_headers=False,
     )
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @app.command("export-openapi")
