@@ -30,6 +30,7 @@ from medbook.booking.schemas import (
     SlotOut,
     WalkInIn,
 )
+from medbook.booking.service import Actor
 from medbook.clinics import repository as clinics_repository
 from medbook.deps import AppSettings, DbSession, IdempotencyKey
 from medbook.errors import PROBLEM_RESPONSES
@@ -227,6 +228,23 @@ async def reschedule_appointment(
     client: ClientKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    return await reschedule(
+        session, request, settings, appointment_id, body, actor, client, idempotency_key
+    )
+
+
+async def reschedule(
+    session: AsyncSession,
+    request: Request,
+    settings: AppSettings,
+    appointment_id: uuid.UUID,
+    body: RescheduleIn,
+    actor: Actor,
+    client: str,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    """Shared by the patient's and the staff's reschedule: only the rules for who may differ."""
+
     async def produce() -> AppointmentOut:
         row = await service.reschedule_appointment(
             session, appointment_id, actor, body.start, body.practitioner_id, body.clinic_id
@@ -350,12 +368,6 @@ async def staff_reschedule(
     actor: StaffActor,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    async def produce() -> AppointmentOut:
-        row = await service.reschedule_appointment(
-            session, appointment_id, actor, body.start, body.practitioner_id, body.clinic_id
-        )
-        return await present_now(session, row)
-
-    return await idempotent(
-        session, request, idempotency_key, "staff", body, 201, produce, settings
+    return await reschedule(
+        session, request, settings, appointment_id, body, actor, "staff", idempotency_key
     )

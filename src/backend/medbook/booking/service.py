@@ -103,7 +103,7 @@ async def resolve_target(
 ) -> BookingTarget:
     found = await clinics_repository.booking_target(session, clinic_id, practitioner_id, service_id)
     if found is None:
-        await _explain_missing_target(session, clinic_id, practitioner_id)
+        await _require_clinic_and_practitioner(session, clinic_id, practitioner_id)
         raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
     clinic, practitioner, service, offered, now = found
     repository.remember_now(session, now)
@@ -121,10 +121,10 @@ async def resolve_target(
     return BookingTarget(clinic, practitioner, service)
 
 
-async def _explain_missing_target(
+async def _require_clinic_and_practitioner(
     session: AsyncSession, clinic_id: uuid.UUID, practitioner_id: uuid.UUID
 ) -> None:
-    """Raise the 404 that names which of clinic, practitioner or service does not exist."""
+    """Raise the 404 that names which of the two does not exist, if either."""
     if await clinics_repository.get_clinic(session, clinic_id) is None:
         raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
     if await clinics_repository.get_practitioner(session, practitioner_id) is None:
@@ -433,12 +433,7 @@ async def block_time(
             "Blocks are limited to 31 days; record longer absences as time off.",
             code="invalid_period",
         )
-    if await clinics_repository.get_clinic(session, clinic_id) is None:
-        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
-    if await clinics_repository.get_practitioner(session, practitioner_id) is None:
-        raise NotFoundError(
-            f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"
-        )
+    await _require_clinic_and_practitioner(session, clinic_id, practitioner_id)
     return await _take_time(
         session,
         {
