@@ -1,4 +1,4 @@
-"""Slot search: loads what the pure scheduling code needs, in four queries, and asks it."""
+"""Slot search: loads what the pure scheduling code needs, in one query, and asks it."""
 
 from __future__ import annotations
 
@@ -75,10 +75,10 @@ async def load_schedule(
     exclude_appointment_id: uuid.UUID | None = None,
 ) -> Schedule:
     """Working windows and busy time of these practitioners at these clinics, by local day."""
-    practitioner_ids = [practitioner.id for practitioner in practitioners]
-    clinic_ids = [clinic.id for clinic in clinics]
     if not clinics or not practitioners:
         return Schedule(await repository.database_now(session), [], {})
+    practitioner_ids = [practitioner.id for practitioner in practitioners]
+    clinic_ids = [clinic.id for clinic in clinics]
     # Working windows lie inside the clinics' local days, so nothing outside them can matter.
     bounds = [
         local_day_bounds(ZoneInfo(clinic.timezone), first_day, last_day) for clinic in clinics

@@ -171,7 +171,7 @@ async def _bookable_slot(
     target: BookingTarget,
     start: datetime,
     exclude_id: uuid.UUID | None = None,
-) -> tuple[Interval, uuid.UUID | None, datetime]:
+) -> tuple[Interval, uuid.UUID | None]:
     schedule = await _schedule_for(session, target, start, exclude_id)
     offered, free = check_slot(schedule, target.service, start)
     if offered is None:
@@ -183,7 +183,7 @@ async def _bookable_slot(
         raise SlotTakenError("That time is already taken. Please choose another time.")
     room_id = free.room_id
     assert room_id is None or isinstance(room_id, uuid.UUID)
-    return free.blocked, room_id, schedule.now
+    return free.blocked, room_id
 
 
 async def place_hold(
@@ -195,7 +195,7 @@ async def place_hold(
     max_live_holds: int,
 ) -> NewHold:
     """Hold a slot for `hold_ttl_seconds` of database time while its holder checks out."""
-    blocked, room_id, _ = await _bookable_slot(session, target, start)
+    blocked, room_id = await _bookable_slot(session, target, start)
     await repository.lock_holder(session, holder)
     if await repository.count_live_holds(session, holder) >= max_live_holds:
         raise HoldLimitReachedError(
@@ -339,7 +339,7 @@ async def reschedule_appointment(
                 "before they start; please call the clinic.",
                 code="reschedule_window_passed",
             )
-    blocked, room_id, _ = await _bookable_slot(session, target, new_start, exclude_id=old.id)
+    blocked, room_id = await _bookable_slot(session, target, new_start, exclude_id=old.id)
     new_values = {
         "kind": "appointment",
         "status": Status.CONFIRMED,
@@ -460,9 +460,7 @@ async def check_in(session: AsyncSession, appointment_id: uuid.UUID) -> Appointm
     """Arrivals are checked in on the day of their visit, not before."""
     appointment = await _load(session, appointment_id, Actor.staff())
     now = await repository.database_now(session)
-    clinic = await clinics_repository.get_clinic(session, appointment.clinic_id)
-    assert clinic is not None
-    tz = ZoneInfo(clinic.timezone)
+    tz = ZoneInfo(appointment.clinic.timezone)  # joined by _load
     if now.astimezone(tz).date() < appointment.starts_at.astimezone(tz).date():
         raise TooEarlyError(
             "This appointment is on a later day; check the patient in on that day.",

@@ -51,16 +51,6 @@ async def get_practitioner(
     return await session.get(Practitioner, practitioner_id)
 
 
-async def offers_service(
-    session: AsyncSession, practitioner_id: uuid.UUID, service_id: uuid.UUID
-) -> bool:
-    query = select(practitioner_services.c.practitioner_id).where(
-        practitioner_services.c.practitioner_id == practitioner_id,
-        practitioner_services.c.service_id == service_id,
-    )
-    return (await session.execute(query)).first() is not None
-
-
 async def list_practitioners(
     session: AsyncSession, clinic_id: uuid.UUID | None = None, service_id: uuid.UUID | None = None
 ) -> Sequence[Practitioner]:
