@@ -10,16 +10,20 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from medbook import schema
+from medbook.data_key import generate_data_key
 from medbook.db import asyncpg_dsn, create_engine, session_factory, start_embedded_server
+from medbook.identity.keys import generate_key_set, rp_keys_path
+from medbook.identity.permissions import Role
 from medbook.settings import REPO_ROOT, get_settings
-from tests.live import STAFF_TOKEN, LiveServer, start_live_server, stop_live_server
+from tests.auth import AppClient, SignedIn, sign_in_staff
+from tests.live import LiveServer, start_live_server, stop_live_server
 
 # One database per run, so parallel runs (two developers, two terminals) never collide.
 TEST_DATABASE = f"medbook_test_{os.getpid()}"
@@ -50,6 +54,23 @@ async def _drop_database(admin_url: str, name: str) -> None:
         await connection.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Throwaway key material for the run; the app and any server the tests start use it."""
+    directory = tmp_path_factory.mktemp("keys")
+    generate_data_key(directory)
+    generate_key_set(rp_keys_path(directory), rotate=False)
+    previous = os.environ.get("MEDBOOK_KEYS_DIR")
+    os.environ["MEDBOOK_KEYS_DIR"] = str(directory)
+    get_settings.cache_clear()
+    yield directory
+    if previous is None:
+        os.environ.pop("MEDBOOK_KEYS_DIR", None)
+    else:
+        os.environ["MEDBOOK_KEYS_DIR"] = previous
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A migrated database; the app and any server the tests start use it too."""
@@ -65,7 +86,6 @@ def database_url() -> Iterator[str]:
         url = server.get_uri(TEST_DATABASE)
     schema.upgrade(url)
     os.environ["DATABASE_URL"] = url
-    os.environ["MEDBOOK_STAFF_API_TOKEN"] = STAFF_TOKEN
     get_settings.cache_clear()
     from medbook import db
 
@@ -83,7 +103,8 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 TABLES = (
-    "appointments, idempotent_requests, patients, weekly_availability, time_off, clinic_closures, "
+    "appointments, idempotent_requests, audit_events, user_sessions, singpass_logins, staff_recovery_codes, "
+    "staff_roles, staff_members, patients, weekly_availability, time_off, clinic_closures, "
     "practitioner_services, clinic_opening_hours, rooms, services, practitioners, clinics"
 )
 
@@ -102,20 +123,27 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
+async def client(session: AsyncSession) -> AsyncIterator[AppClient]:
     """The app in-process, with its lifespan, over a real database."""
     from medbook.app import create_app
 
     app = create_app()
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
+    async with (
+        app.router.lifespan_context(app),
+        AppClient(app, base_url="https://testserver") as http,
+    ):
+        yield http
 
 
 @pytest.fixture
-def staff_headers() -> dict[str, str]:
-    return {"Authorization": f"Bearer {STAFF_TOKEN}"}
+async def staff(session: AsyncSession) -> SignedIn:
+    """A receptionist and clinic manager at every clinic, signed in with both factors."""
+    return await sign_in_staff(session, (Role.RECEPTIONIST, None), (Role.CLINIC_MANAGER, None))
+
+
+@pytest.fixture
+def staff_headers(staff: SignedIn) -> dict[str, str]:
+    return staff.headers
 
 
 @pytest.fixture(scope="session")

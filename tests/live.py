@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -29,8 +31,20 @@ class LiveServer:
 
 
 def start_live_server(
-    database_url: str, log_path: Path, *, workers: int = 1, **env: str
+    database_url: str,
+    log_path: Path,
+    *,
+    workers: int = 1,
+    extra_args: Sequence[str] = (),
+    scheme: str = "http",
+    verify: ssl.SSLContext | bool = True,
+    **env: str,
 ) -> LiveServer:
+    """Start `medbook serve` and wait for /readyz.
+
+    `extra_args` go to `medbook serve` (e.g. --tls-cert/--tls-key, with scheme="https" and a
+    `verify` context that trusts the test CA for the readiness probe).
+    """
     port = free_port()
     environment = {
         **os.environ,
@@ -48,16 +62,17 @@ def start_live_server(
         str(port),
         "--workers",
         str(workers),
+        *extra_args,
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/readyz", timeout=1, verify=verify).status_code == 200:
                 return LiveServer(url, process, log_path)
         except httpx.TransportError:
             pass

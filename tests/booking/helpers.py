@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from medbook.clinics.models import Service
+from tests.auth import AppClient, SignedIn
 from tests.factories import World
 
 PATIENT = {"full_name": "Tan Mei Ling", "phone": "+65 9123 4567", "email": "mei.ling@example.sg"}
@@ -25,14 +26,14 @@ PROBLEM_FIELDS = {"type", "title", "status", "code", "detail"}
 
 @dataclass(frozen=True)
 class Booking:
-    """An appointment as its patient knows it: the id and the secret token."""
+    """An appointment as its patient knows it: the id, and the patient's signed-in session."""
 
     id: str
-    token: str
+    patient: SignedIn
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"X-Hold-Token": self.token}
+        return self.patient.headers
 
 
 def hold_body(
@@ -54,13 +55,14 @@ async def hold(
     service: Service | None = None,
     client_id: str = "patient",
 ) -> Booking:
+    """A hold by the patient called `client_id` (each name is one signed-in patient)."""
+    assert isinstance(client, AppClient)
+    patient = await client.patient(client_id)
     response = await client.post(
-        "/api/v1/holds",
-        json=hold_body(world, start, doctor, service),
-        headers={"X-Client-Id": client_id},
+        "/api/v1/holds", json=hold_body(world, start, doctor, service), headers=patient.headers
     )
     assert response.status_code == 201, response.text
-    return Booking(response.json()["hold_id"], response.json()["hold_token"])
+    return Booking(response.json()["hold_id"], patient)
 
 
 async def book(
@@ -170,17 +172,19 @@ async def offered_starts(
     return {slot["start"] for slot in response.json()["slots"]}
 
 
-def holder_lock_key(client_id: str) -> int:
+def holder_lock_key(patient: SignedIn) -> int:
     """The advisory lock key booking takes per holder (repository.lock_holder), from outside."""
-    holder = hashlib.sha256(client_id.encode()).hexdigest()
+    holder = f"patient:{patient.id}"
     return int.from_bytes(hashlib.sha256(holder.encode()).digest()[:8], "big", signed=True)
 
 
 @asynccontextmanager
-async def holder_lock_held(engine: AsyncEngine, client_id: str) -> AsyncIterator[AsyncConnection]:
-    """Hold that client's lock ourselves: its hold requests stop inside the server, in the
+async def holder_lock_held(
+    engine: AsyncEngine, patient: SignedIn
+) -> AsyncIterator[AsyncConnection]:
+    """Hold that patient's lock ourselves: their hold requests stop inside the server, in the
     booking transaction, until we let go. Seeing them all wait there proves they overlapped."""
-    key = holder_lock_key(client_id)
+    key = holder_lock_key(patient)
     async with engine.connect() as gate:
         await gate.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
         await gate.commit()

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from medbook.booking.states import active_statuses_sql
 from medbook.clinics.models import practitioner_services
+from tests.auth import sign_in_patient
 from tests.conftest import truncate_all
 from tests.factories import World, make_service, make_world
 from tests.live import LiveServer
@@ -88,9 +89,10 @@ async def build_attempts(session: AsyncSession) -> tuple[World, list[Attempt]]:
 
 
 async def fire(
-    live_server: LiveServer, world: World, attempts: list[Attempt]
+    live_server: LiveServer, session: AsyncSession, world: World, attempts: list[Attempt]
 ) -> list[tuple[str, int, str]]:
     """Send every attempt at once, each as a different patient, on its own connection."""
+    patients = [await sign_in_patient(session) for _ in attempts]
     limits = httpx.Limits(max_connections=len(attempts), max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=live_server.url, limits=limits, timeout=60) as http:
         start_line = asyncio.Event()
@@ -103,9 +105,7 @@ async def fire(
                 "start": item.start.isoformat(),
             }
             await start_line.wait()
-            response = await http.post(
-                "/api/v1/holds", json=body, headers={"X-Client-Id": f"patient-{number}"}
-            )
+            response = await http.post("/api/v1/holds", json=body, headers=patients[number].headers)
             code = response.json().get("code", "") if response.status_code >= 400 else ""
             return item.group, response.status_code, code
 
@@ -125,7 +125,7 @@ async def test_simultaneous_holds_leave_exactly_one_winner_per_overlapping_group
 ) -> None:
     world, attempts = await build_attempts(session)
 
-    results = await fire(live_server, world, attempts)
+    results = await fire(live_server, session, world, attempts)
 
     statuses = Counter(status for _, status, _ in results)
     assert not [s for s in statuses if s >= 500], statuses
@@ -158,7 +158,7 @@ async def test_control_without_the_constraints_the_harness_sees_the_race(
     try:
         race_seen = False
         for _ in range(5):  # a race is a matter of timing: give it a few chances
-            results = await fire(live_server, world, attempts)
+            results = await fire(live_server, session, world, attempts)
             winners = Counter(group for group, status, _ in results if status == 201)
             if max(winners.values(), default=0) > 1 and await overlapping_pairs(engine) > 0:
                 race_seen = True

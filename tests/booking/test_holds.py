@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.auth import AppClient, patient_headers
 from tests.factories import World, make_world
 
 
@@ -21,39 +21,44 @@ def hold_body(
 
 
 async def test_a_hold_lasts_exactly_300_seconds_of_database_time(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: AppClient, session: AsyncSession
 ) -> None:
     world = await make_world(session)
 
-    response = await client.post("/api/v1/holds", json=hold_body(world))
+    patient = await client.patient()
+
+    response = await client.post("/api/v1/holds", json=hold_body(world), headers=patient.headers)
 
     assert response.status_code == 201, response.text
     hold = response.json()
-    assert hold["hold_token"]
     row = (
         await session.execute(
             text(
-                "SELECT status, hold_expires_at - created_at AS ttl FROM appointments WHERE id = :id"
+                "SELECT status, patient_id, hold_expires_at - created_at AS ttl "
+                "FROM appointments WHERE id = :id"
             ),
             {"id": hold["hold_id"]},
         )
     ).one()
     assert row.status == "held"
+    assert row.patient_id == patient.id
     assert row.ttl.total_seconds() == 300
     assert hold["appointment"]["start"] == world.at(10).isoformat()
 
 
 async def test_an_overlapping_hold_is_refused_with_a_code(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: AppClient, session: AsyncSession
 ) -> None:
     world = await make_world(session)
-    first = await client.post("/api/v1/holds", json=hold_body(world), headers={"X-Client-Id": "a"})
+    first = await client.post(
+        "/api/v1/holds", json=hold_body(world), headers=await patient_headers(client, "a")
+    )
     assert first.status_code == 201
 
     second = await client.post(
         "/api/v1/holds",
         json=hold_body(world, service=world.screening, hour=9, minute=30),
-        headers={"X-Client-Id": "b"},
+        headers=await patient_headers(client, "b"),
     )
 
     assert second.status_code == 409

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from tests.auth import patient_headers, sign_in_patient
 from tests.booking.helpers import (
     PATIENT,
     assert_problem,
@@ -25,8 +26,9 @@ from tests.live import LiveServer
 HOLDS = "/api/v1/holds"
 
 
-def keyed(key: str, client_id: str = "same") -> dict[str, str]:
-    return {"Idempotency-Key": key, "X-Client-Id": client_id}
+async def keyed(client: httpx.AsyncClient, key: str, client_id: str = "same") -> dict[str, str]:
+    """The Idempotency-Key header, sent by the signed-in patient called `client_id`."""
+    return {"Idempotency-Key": key} | await patient_headers(client, client_id)
 
 
 async def stored_keys(session: AsyncSession) -> int:
@@ -43,12 +45,11 @@ async def test_a_retried_hold_replays_the_first_answer(
     world = await make_world(session)
     body = hold_body(world, world.at(10))
 
-    first = await client.post(HOLDS, json=body, headers=keyed("checkout-1"))
-    retry = await client.post(HOLDS, json=body, headers=keyed("checkout-1"))
+    first = await client.post(HOLDS, json=body, headers=await keyed(client, "checkout-1"))
+    retry = await client.post(HOLDS, json=body, headers=await keyed(client, "checkout-1"))
 
     assert first.status_code == retry.status_code == 201
     assert retry.json() == first.json()
-    assert retry.json()["hold_token"] == first.json()["hold_token"]
     assert "Idempotent-Replayed" not in first.headers
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert await count_appointments(session) == 1
@@ -58,10 +59,12 @@ async def test_a_key_reused_with_a_different_body_is_refused(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     world = await make_world(session)
-    await client.post(HOLDS, json=hold_body(world, world.at(10)), headers=keyed("checkout-1"))
+    await client.post(
+        HOLDS, json=hold_body(world, world.at(10)), headers=await keyed(client, "checkout-1")
+    )
 
     reused = await client.post(
-        HOLDS, json=hold_body(world, world.at(11)), headers=keyed("checkout-1")
+        HOLDS, json=hold_body(world, world.at(11)), headers=await keyed(client, "checkout-1")
     )
 
     assert_problem(reused, 422, "idempotency_key_reused")
@@ -74,12 +77,12 @@ async def test_a_failed_request_is_not_stored_so_its_retry_runs_again(
     world = await make_world(session)
     rival = await hold(client, world, world.at(10), client_id="rival")
     body = hold_body(world, world.at(10))
-    refused = await client.post(HOLDS, json=body, headers=keyed("checkout-1"))
+    refused = await client.post(HOLDS, json=body, headers=await keyed(client, "checkout-1"))
     assert_problem(refused, 409, "slot_taken")
     assert await stored_keys(session) == 0
     await client.delete(f"{HOLDS}/{rival.id}", headers=rival.headers)
 
-    retry = await client.post(HOLDS, json=body, headers=keyed("checkout-1"))
+    retry = await client.post(HOLDS, json=body, headers=await keyed(client, "checkout-1"))
 
     assert retry.status_code == 201, retry.text
     assert "Idempotent-Replayed" not in retry.headers
@@ -89,9 +92,13 @@ async def test_two_clients_may_use_the_same_key_for_different_holds(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     world = await make_world(session)
-    mine = await client.post(HOLDS, json=hold_body(world, world.at(10)), headers=keyed("1", "a"))
+    mine = await client.post(
+        HOLDS, json=hold_body(world, world.at(10)), headers=await keyed(client, "1", "a")
+    )
 
-    theirs = await client.post(HOLDS, json=hold_body(world, world.at(11)), headers=keyed("1", "b"))
+    theirs = await client.post(
+        HOLDS, json=hold_body(world, world.at(11)), headers=await keyed(client, "1", "b")
+    )
 
     assert theirs.status_code == 201, theirs.text
     assert theirs.json()["hold_id"] != mine.json()["hold_id"]
@@ -102,7 +109,7 @@ async def test_an_unusable_key_is_refused(client: httpx.AsyncClient, session: As
     world = await make_world(session)
 
     response = await client.post(
-        HOLDS, json=hold_body(world, world.at(10)), headers=keyed("k" * 256)
+        HOLDS, json=hold_body(world, world.at(10)), headers=await keyed(client, "k" * 256)
     )
 
     assert_problem(response, 422, "invalid_idempotency_key")
@@ -155,10 +162,13 @@ async def test_twenty_parallel_requests_with_one_key_make_one_hold(
     world = await make_world(session)
     body = hold_body(world, world.at(10))
 
+    patient = await sign_in_patient(session)
+    headers = {"Idempotency-Key": "checkout-1"} | patient.headers
+
     async with httpx.AsyncClient(base_url=live_server.url, timeout=15) as http:
-        async with holder_lock_held(engine, "same") as gate:
+        async with holder_lock_held(engine, patient) as gate:
             requests = asyncio.gather(
-                *(http.post(HOLDS, json=body, headers=keyed("checkout-1")) for _ in range(20))
+                *(http.post(HOLDS, json=body, headers=headers) for _ in range(20))
             )
             waiters = await wait_for_waiters(gate, 20)
         responses = await requests

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from medbook.clinics.models import Service
+from tests.auth import patient_headers, sign_in_patient
 from tests.booking.helpers import (
     PATIENT,
     Booking,
@@ -80,11 +81,8 @@ async def test_confirming_a_hold_with_contact_details_books_the_appointment(
     assert (patient.full_name, patient.phone) == ("Tan Mei Ling", "+6591234567")
 
 
-@pytest.mark.parametrize(
-    "headers", [{"X-Hold-Token": "not-the-token"}, {}], ids=["wrong-token", "no-token"]
-)
-async def test_confirming_without_the_hold_token_answers_as_if_there_were_no_such_hold(
-    client: httpx.AsyncClient, session: AsyncSession, headers: dict[str, str]
+async def test_another_patient_confirming_a_hold_is_answered_as_if_there_were_no_such_hold(
+    client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     world = await make_world(session)
     held = await hold(client, world, world.at(10))
@@ -92,8 +90,9 @@ async def test_confirming_without_the_hold_token_answers_as_if_there_were_no_suc
     missing = await client.post(
         f"{HOLDS}/{missing_id}/confirm", json={"patient": PATIENT}, headers=held.headers
     )
+    someone_else = await patient_headers(client, "someone else")
 
-    response = await client.post(confirm_url(held), json={"patient": PATIENT}, headers=headers)
+    response = await client.post(confirm_url(held), json={"patient": PATIENT}, headers=someone_else)
 
     assert_problem(response, 404, "appointment_not_found")
     assert_problem(missing, 404, "appointment_not_found")
@@ -128,7 +127,7 @@ async def test_a_released_hold_gives_its_slot_to_the_next_client(
     assert released.status_code == 204
     assert await status_in_db(session, held.id) == "released"
     retaken = await client.post(
-        HOLDS, json=hold_body(world, world.at(10)), headers={"X-Client-Id": "second"}
+        HOLDS, json=hold_body(world, world.at(10)), headers=await patient_headers(client, "second")
     )
     assert retaken.status_code == 201, retaken.text
 
@@ -181,7 +180,7 @@ async def test_a_hold_299_9_seconds_old_still_keeps_its_slot_from_others(
     await age_hold(session, held.id, timedelta(seconds=299.9))
 
     rival = await client.post(
-        HOLDS, json=hold_body(world, world.at(10)), headers={"X-Client-Id": "second"}
+        HOLDS, json=hold_body(world, world.at(10)), headers=await patient_headers(client, "second")
     )
 
     assert_problem(rival, 409, "slot_taken")
@@ -231,7 +230,9 @@ async def test_a_client_with_three_live_holds_cannot_take_a_fourth(
     await hold_three(client, world, "same")
 
     fourth = await client.post(
-        HOLDS, json=hold_body(world, world.at(10, 45)), headers={"X-Client-Id": "same"}
+        HOLDS,
+        json=hold_body(world, world.at(10, 45)),
+        headers=await patient_headers(client, "same"),
     )
 
     assert_problem(fourth, 429, "hold_limit_reached")
@@ -246,7 +247,9 @@ async def test_releasing_one_of_three_holds_makes_room_for_another(
     await client.delete(f"{HOLDS}/{first.id}", headers=first.headers)
 
     fourth = await client.post(
-        HOLDS, json=hold_body(world, world.at(10, 45)), headers={"X-Client-Id": "same"}
+        HOLDS,
+        json=hold_body(world, world.at(10, 45)),
+        headers=await patient_headers(client, "same"),
     )
 
     assert fourth.status_code == 201, fourth.text
@@ -260,7 +263,9 @@ async def test_an_expired_hold_no_longer_counts_towards_the_cap(
     await age_hold(session, first.id, timedelta(seconds=300))
 
     fourth = await client.post(
-        HOLDS, json=hold_body(world, world.at(10, 45)), headers={"X-Client-Id": "same"}
+        HOLDS,
+        json=hold_body(world, world.at(10, 45)),
+        headers=await patient_headers(client, "same"),
     )
 
     assert fourth.status_code == 201, fourth.text
@@ -273,7 +278,9 @@ async def test_one_clients_cap_does_not_limit_another_client(
     await hold_three(client, world, "same")
 
     other = await client.post(
-        HOLDS, json=hold_body(world, world.at(10, 45)), headers={"X-Client-Id": "other"}
+        HOLDS,
+        json=hold_body(world, world.at(10, 45)),
+        headers=await patient_headers(client, "other"),
     )
 
     assert other.status_code == 201, other.text
@@ -285,11 +292,13 @@ async def test_six_simultaneous_holds_from_one_client_get_three(
     world = await make_world(session)
     starts = [world.at(10) + timedelta(minutes=15 * n) for n in range(6)]
 
+    patient = await sign_in_patient(session)
+
     async with httpx.AsyncClient(base_url=live_server.url, timeout=15) as http:
-        async with holder_lock_held(engine, "same") as gate:
+        async with holder_lock_held(engine, patient) as gate:
             requests = asyncio.gather(
                 *(
-                    http.post(HOLDS, json=hold_body(world, start), headers={"X-Client-Id": "same"})
+                    http.post(HOLDS, json=hold_body(world, start), headers=patient.headers)
                     for start in starts
                 )
             )
@@ -319,7 +328,9 @@ async def test_a_time_the_timetable_does_not_offer_cannot_be_held(
     world = await make_world(session)
     start = world.at(hour, minute, day=world.tomorrow + timedelta(days=days_from_tomorrow))
 
-    response = await client.post(HOLDS, json=hold_body(world, start))
+    response = await client.post(
+        HOLDS, json=hold_body(world, start), headers=await patient_headers(client)
+    )
 
     assert_problem(response, 422, "slot_not_offered")
     assert await count_appointments(session) == 0
@@ -332,7 +343,11 @@ async def test_a_service_the_practitioner_does_not_offer_cannot_be_held(
     physio: Service = await make_service(session, "physio", name="Physiotherapy")
     await session.commit()
 
-    response = await client.post(HOLDS, json=hold_body(world, world.at(10), service=physio))
+    response = await client.post(
+        HOLDS,
+        json=hold_body(world, world.at(10), service=physio),
+        headers=await patient_headers(client),
+    )
 
     assert_problem(response, 422, "service_not_offered")
 
@@ -351,7 +366,7 @@ async def test_an_unknown_clinic_practitioner_or_service_is_not_found(
     world = await make_world(session)
     body = hold_body(world, world.at(10)) | {field: str(uuid.uuid4())}
 
-    response = await client.post(HOLDS, json=body)
+    response = await client.post(HOLDS, json=body, headers=await patient_headers(client))
 
     assert_problem(response, 404, code)
 
@@ -370,7 +385,9 @@ async def test_a_malformed_hold_request_fails_validation(
 ) -> None:
     world = await make_world(session)
 
-    response = await client.post(HOLDS, json=hold_body(world, world.at(10)) | change)
+    response = await client.post(
+        HOLDS, json=hold_body(world, world.at(10)) | change, headers=await patient_headers(client)
+    )
 
     body = assert_problem(response, 422, "validation_failed")
     assert body["errors"]
@@ -394,7 +411,11 @@ async def test_a_start_far_outside_the_calendar_fails_validation_not_the_server(
         "end": world.at(12).isoformat(),
     }
 
-    held = await client.post(HOLDS, json=hold_body(world, world.at(10)) | {"start": start})
+    held = await client.post(
+        HOLDS,
+        json=hold_body(world, world.at(10)) | {"start": start},
+        headers=await patient_headers(client),
+    )
     moved = await client.post(
         f"/api/v1/appointments/{booked.id}/reschedule",
         json={"start": start},
@@ -417,7 +438,9 @@ async def test_a_malformed_uuid_in_the_path_fails_validation(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     response = await client.post(
-        f"{HOLDS}/not-a-uuid/confirm", json={"patient": PATIENT}, headers={"X-Hold-Token": "x"}
+        f"{HOLDS}/not-a-uuid/confirm",
+        json={"patient": PATIENT},
+        headers=await patient_headers(client),
     )
 
     assert_problem(response, 422, "validation_failed")
@@ -442,7 +465,9 @@ async def test_a_screenings_buffers_keep_its_doctor_busy_from_0955_to_1055(
     await hold(client, world, world.at(10), service=world.screening, client_id="screening")
 
     response = await client.post(
-        HOLDS, json=hold_body(world, world.at(hour, minute)), headers={"X-Client-Id": "gp"}
+        HOLDS,
+        json=hold_body(world, world.at(hour, minute)),
+        headers=await patient_headers(client, "gp"),
     )
 
     assert response.status_code == expected, response.text
@@ -457,7 +482,9 @@ async def test_a_screenings_buffers_leave_the_other_doctor_free(
     await hold(client, world, world.at(10), service=world.screening, client_id="screening")
 
     response = await client.post(
-        HOLDS, json=hold_body(world, world.at(10, 45), doctor=1), headers={"X-Client-Id": "gp"}
+        HOLDS,
+        json=hold_body(world, world.at(10, 45), doctor=1),
+        headers=await patient_headers(client, "gp"),
     )
 
     assert response.status_code == 201, response.text
@@ -573,7 +600,7 @@ async def test_rescheduling_books_the_new_time_and_retires_the_old_appointment(
     assert (await row(session, new["id"])).patient_id == (await row(session, old.id)).patient_id
 
 
-async def test_the_patients_token_also_opens_the_rescheduled_appointment(
+async def test_the_rescheduled_appointment_belongs_to_the_same_patient(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     world = await make_world(session)
@@ -583,7 +610,7 @@ async def test_the_patients_token_also_opens_the_rescheduled_appointment(
         json={"start": in_three_days(world, 14).isoformat()},
         headers=old.headers,
     )
-    new = Booking(moved.json()["id"], old.token)
+    new = Booking(moved.json()["id"], old.patient)
 
     seen = await client.get(f"/api/v1/appointments/{new.id}", headers=new.headers)
     cancelled = await client.post(cancel_url(new), json={}, headers=new.headers)
@@ -694,14 +721,15 @@ def walk_in_body(world: World, hour: int, minute: int = 0, doctor: int = 0) -> d
 
 
 @pytest.mark.parametrize(
-    ("headers", "code"),
-    [({}, "unauthorized"), ({"Authorization": "Bearer not-the-token"}, "invalid_token")],
-    ids=["no-token", "wrong-token"],
+    ("who", "status", "code"),
+    [(None, 401, "not_signed_in"), ("patient", 403, "staff_only")],
+    ids=["nobody", "a-patient"],
 )
-async def test_the_staff_api_needs_the_staff_token(
-    client: httpx.AsyncClient, session: AsyncSession, headers: dict[str, str], code: str
+async def test_the_staff_api_needs_a_signed_in_staff_member(
+    client: httpx.AsyncClient, session: AsyncSession, who: str | None, status: int, code: str
 ) -> None:
     world = await make_world(session)
+    headers = await patient_headers(client, who) if who else {}
 
     walk_in = await client.post(
         "/api/v1/staff/walk-ins", json=walk_in_body(world, 10), headers=headers
@@ -712,8 +740,8 @@ async def test_the_staff_api_needs_the_staff_token(
         headers=headers,
     )
 
-    assert_problem(walk_in, 401, code)
-    assert_problem(day, 401, code)
+    assert_problem(walk_in, status, code)
+    assert_problem(day, status, code)
     assert await count_appointments(session) == 0
 
 
@@ -826,7 +854,9 @@ async def test_blocked_time_cannot_be_held_and_is_not_offered(
 
     assert blocked["status"] == "blocked"
     assert blocked["kind"] == "block"
-    inside = await client.post(HOLDS, json=hold_body(world, world.at(12, 15)))
+    inside = await client.post(
+        HOLDS, json=hold_body(world, world.at(12, 15)), headers=await patient_headers(client)
+    )
     assert_problem(inside, 409, "slot_taken")
     offered = await offered_starts(client, world)
     assert not {world.at(12, m).isoformat() for m in (0, 15, 30, 45)} & offered

@@ -12,18 +12,27 @@ from medbook import __version__
 from medbook.booking.routes import router as booking_router
 from medbook.booking.routes import staff_router
 from medbook.clinics.routes import router as clinics_router
+from medbook.data_key import DataKey
 from medbook.db import create_engine, database_url, session_factory
 from medbook.errors import install_error_handlers
 from medbook.health import router as health_router
+from medbook.identity.keys import RelyingPartyKeys, rp_keys_path
+from medbook.identity.rate_limits import RateLimits
+from medbook.identity.wellknown import router as wellknown_router
 from medbook.schema import ensure_migrated
+from medbook.security import SecurityMiddleware, origin_of
 from medbook.settings import get_settings
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
     url = database_url()
     await ensure_migrated(url)
-    engine = create_engine(url, get_settings())
+    app.state.data_key = DataKey.load(settings.keys_dir)
+    app.state.rp_keys = RelyingPartyKeys.load(rp_keys_path(settings.keys_dir))
+    app.state.rate_limits = RateLimits(settings.rate_limit_storage)
+    engine = create_engine(url, settings)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     # What start-up created lives as long as the process: keep it out of the collector's scans.
@@ -46,7 +55,10 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    allowed_origins = frozenset({origin_of(get_settings().public_base_url)})
+    app.add_middleware(SecurityMiddleware, allowed_origins=allowed_origins)
     app.include_router(health_router)
+    app.include_router(wellknown_router)
     app.include_router(clinics_router)
     app.include_router(booking_router)
     app.include_router(staff_router)

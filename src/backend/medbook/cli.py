@@ -60,9 +60,42 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Certificate chain (PEM): serve HTTPS, TLS 1.3 only. Needs --tls-key.",
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Private key (PEM) of --tls-cert."),
+    ] = None,
 ) -> None:
-    """Serve the API (and, later, the web app) with uvicorn."""
+    """Serve the API (and, later, the web app) with uvicorn; HTTPS with --tls-cert/--tls-key."""
     import uvicorn
+
+    from medbook.tls import ServerContextFactory, server_context
+
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter(
+            "give both --tls-cert and --tls-key for HTTPS, or neither for plain HTTP",
+            param_hint="'--tls-cert' / '--tls-key'",
+        )
+    context_factory = None
+    if tls_cert is not None and tls_key is not None:
+        context_factory = ServerContextFactory(tls_cert.resolve(), tls_key.resolve())
+        # Load them once here, so a bad pair is a clear message rather than a worker traceback.
+        try:
+            server_context(context_factory.cert, context_factory.key)
+        except OSError as error:  # ssl.SSLError included: a key that does not fit, say
+            typer.secho(
+                f"medbook cannot start: cannot use {tls_cert} / {tls_key}: {error}",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(code=1) from None
 
     settings = get_settings()
     url = _database()
@@ -86,6 +119,8 @@ def serve(
         # Request lines are info-level: below that, skip formatting them at all.
         access_log=settings.log_level.lower() in ("debug", "info"),
         proxy_headers=False,
+        # Our context rather than uvicorn's: it sets the TLS 1.3 floor. None: plain HTTP.
+        ssl_context_factory=context_factory,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import MetaData
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,7 +21,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from medbook.errors import DomainError
 from medbook.settings import Settings, get_settings
+from medbook.tls import DatabaseTLSError, postgres_context
 
 log = logging.getLogger(__name__)
 
@@ -73,23 +76,80 @@ def database_url() -> str:
     return embedded_database_url(settings)
 
 
-def async_url(url: str) -> str:
-    """Turn a libpq URL into the SQLAlchemy asyncpg form."""
+# libpq's TLS parameters (and `ssl`, SQLAlchemy's asyncpg spelling of sslmode). They leave the URL
+# and travel as asyncpg's `ssl` argument: SQLAlchemy would pass them to asyncpg.connect as
+# keywords it does not know, and asyncpg's own translation allows TLS 1.2.
+TLS_PARAMETERS = ("sslmode", "ssl", "sslrootcert")
+
+
+def _query_value(parsed: URL, name: str) -> str | None:
+    value = parsed.query.get(name)
+    if isinstance(value, tuple):
+        raise DatabaseTLSError(f"{name} is given more than once in the database URL")
+    return value
+
+
+def database_ssl(url: str) -> ssl.SSLContext | bool | None:
+    """asyncpg's `ssl` argument for the URL's sslmode: a TLS 1.3 context, False, or None.
+
+    None means the URL says nothing about TLS (the embedded server on its Unix socket), and
+    asyncpg keeps its default.
+    """
     parsed = make_url(url)
+    sslmode, ssl_alias = _query_value(parsed, "sslmode"), _query_value(parsed, "ssl")
+    if sslmode is not None and ssl_alias is not None:
+        raise DatabaseTLSError("give sslmode or ssl in the database URL, not both")
+    mode = sslmode or ssl_alias
+    root_cert = _query_value(parsed, "sslrootcert")
+    if mode is None:
+        if root_cert is not None:
+            raise DatabaseTLSError("sslrootcert needs an sslmode (verify-full, most likely)")
+        return None
+    context = postgres_context(mode, root_cert)
+    return False if context is None else context
+
+
+def tls_connect_args(url: str) -> dict[str, Any]:
+    """What asyncpg.connect (or SQLAlchemy's connect_args) needs for the URL's TLS settings."""
+    ssl_argument = database_ssl(url)
+    return {} if ssl_argument is None else {"ssl": ssl_argument}
+
+
+def _without_tls_parameters(url: str) -> URL:
+    return make_url(url).difference_update_query(TLS_PARAMETERS)
+
+
+def async_url(url: str) -> str:
+    """Turn a libpq URL into the SQLAlchemy asyncpg form, TLS parameters left out.
+
+    Pass `tls_connect_args(url)` as the engine's connect_args, or the TLS settings are lost.
+    """
+    parsed = _without_tls_parameters(url)
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
 def asyncpg_dsn(url: str) -> str:
-    """Turn any of our URL forms into a plain DSN asyncpg.connect accepts."""
+    """Turn any of our URL forms into a plain DSN asyncpg.connect accepts.
+
+    TLS parameters stay in, for asyncpg's own translation (which allows TLS 1.2); our code
+    connects with `connect`, which applies our TLS policy.
+    """
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """One asyncpg connection outside the engine, with the URL's sslmode honoured."""
+    dsn = _without_tls_parameters(url).set(drivername="postgresql")
+    return await asyncpg.connect(dsn.render_as_string(hide_password=False), **tls_connect_args(url))
 
 
 async def ensure_database_exists(url: str) -> None:
     """Create the URL's database if the server does not have it yet (embedded default)."""
     parsed = make_url(url)
     name = parsed.database
-    admin = asyncpg_dsn(parsed.set(database="postgres").render_as_string(hide_password=False))
-    connection = await asyncpg.connect(admin)
+    connection = await connect(
+        parsed.set(database="postgres").render_as_string(hide_password=False)
+    )
     try:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
@@ -109,12 +169,13 @@ def create_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
         # Recycle before any idle-connection cutoff a proxy or RDS failover might impose.
         pool_recycle=1800,
         connect_args={
+            **tls_connect_args(url),
             "server_settings": {
                 "application_name": "medbook",
                 "timezone": "UTC",
                 # A booking never waits forever on a row another transaction holds.
                 "lock_timeout": str(settings.db_lock_timeout_ms),
-            }
+            },
         },
     )
 
@@ -125,11 +186,21 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One request, one transaction: commit when the handler returns, roll back when it raises."""
+    """One request, one transaction: commit when the handler returns, roll back when it raises.
+
+    A DomainError with keep_changes (a failed sign-in: its counter and audit row) commits what
+    the handler wrote before the refusal goes out.
+    """
     async with factory() as session:
         try:
             yield session
             await session.commit()
+        except DomainError as error:
+            if error.keep_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -37,6 +37,9 @@ class DomainError(Exception):
 
     status: int = 400
     code: str = "bad_request"
+    # Commit the request's writes even though it fails (see db.transaction).
+    keep_changes: bool = False
+    headers: dict[str, str] | None = None  # e.g. Retry-After
 
     def __init__(self, detail: str, *, code: str | None = None) -> None:
         super().__init__(detail)
@@ -123,6 +126,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         response = problem_response(exc.status, exc.code, exc.detail, request)
+        response.headers.update(exc.headers or {})
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response

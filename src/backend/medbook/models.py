@@ -1,5 +1,6 @@
 """Every table, imported in one place for Alembic and the schema tests."""
 
+from medbook.audit.models import AuditEvent
 from medbook.booking.models import Appointment
 from medbook.clinics.models import (
     Clinic,
@@ -14,10 +15,18 @@ from medbook.clinics.models import (
 )
 from medbook.db import Base
 from medbook.idempotency.models import IdempotentRequest
+from medbook.identity.models import (
+    RecoveryCode,
+    SingpassLogin,
+    StaffMember,
+    StaffRole,
+    UserSession,
+)
 from medbook.patients.models import Patient
 
 __all__ = [
     "Appointment",
+    "AuditEvent",
     "Base",
     "Clinic",
     "ClinicClosure",
@@ -25,9 +34,14 @@ __all__ = [
     "OpeningHours",
     "Patient",
     "Practitioner",
+    "RecoveryCode",
     "Room",
     "Service",
+    "SingpassLogin",
+    "StaffMember",
+    "StaffRole",
     "TimeOff",
+    "UserSession",
     "WeeklyAvailability",
     "practitioner_services",
 ]

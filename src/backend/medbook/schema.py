@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from medbook.db import asyncpg_dsn
+from medbook.db import connect
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,7 +45,7 @@ def autogenerate(url: str, message: str) -> None:
 
 
 async def current_revision(url: str) -> str | None:
-    connection = await asyncpg.connect(asyncpg_dsn(url))
+    connection = await connect(url)
     try:
         has_table = await connection.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
         if not has_table:

@@ -6,8 +6,9 @@ directory. `.env.example` at the repository root lists every setting.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -15,7 +16,11 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="MEDBOOK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="MEDBOOK_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `NAME=` in .env means "use the default"
+        extra="ignore",
     )
 
     database_url: str | None = Field(
@@ -62,9 +67,68 @@ class Settings(BaseSettings):
     availability_max_days: int = Field(
         default=31, ge=1, description="Widest date range one availability search may ask for."
     )
-    staff_api_token: SecretStr | None = Field(
+
+    public_base_url: str = Field(
+        default="http://localhost:8000",
+        description="Where browsers reach us: builds the Singpass redirect URI and the allowed "
+        "Origin for state-changing requests.",
+    )
+    keys_dir: Path = Field(
+        default=REPO_ROOT / ".data" / "keys",
+        description="Secret key material: the Singpass RP key set (rp-keys.json) and the data "
+        "encryption key (data-key.json). `medbook keys generate` creates them. Never commit.",
+    )
+
+    singpass_profile: Literal["fapi2", "legacy_v2"] = Field(
+        default="fapi2",
+        description="fapi2: PAR + DPoP + PKCE (required of new Singpass apps). legacy_v2: the "
+        "older authorization-code profile (MockPass 4.3 speaks only this one).",
+    )
+    singpass_issuer: str = Field(
+        default="https://id.singpass.gov.sg/fapi",
+        description="Singpass issuer; discovery is <issuer>/.well-known/openid-configuration.",
+    )
+    singpass_client_id: str = Field(
+        default="medbook-dev", description="Our client id, as registered with Singpass."
+    )
+    singpass_scope: str = Field(
+        default="openid user.identity",
+        description="Scopes asked for (FAPI: `openid user.identity` brings the NRIC; legacy: openid).",
+    )
+    outbound_ca_file: Path | None = Field(
         default=None,
-        description="Bearer token for /api/v1/staff until staff sign-in lands. Unset: staff API off.",
+        description="Extra CA bundle trusted for outbound HTTPS (a private CA in tests). "
+        "Unset: the system store.",
+    )
+    outbound_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Timeout of one outbound call (Singpass, gateway)."
+    )
+
+    staff_idle_minutes: int = Field(
+        default=15, ge=1, description="A staff session ends after this long without a request."
+    )
+    patient_idle_minutes: int = Field(
+        default=30, ge=1, description="A patient session ends after this long without a request."
+    )
+    session_absolute_hours: int = Field(
+        default=12, ge=1, description="No session outlives this, however active."
+    )
+    staff_max_failed_sign_ins: int = Field(
+        default=5, ge=1, description="Failed passwords or codes in a row before a staff lockout."
+    )
+    staff_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long a locked staff account stays locked."
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where rate-limit counters live (`limits` storage URI). memory:// counts per "
+        "process; use redis://host:6379 to share them across API processes.",
+    )
+    sign_in_rate_limit: str = Field(
+        default="10/minute", description="Sign-in attempts allowed per client address."
+    )
+    hold_rate_limit: str = Field(
+        default="30/minute", description="Holds one patient (or staff member) may create."
     )
 
 

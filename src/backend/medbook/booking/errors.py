@@ -37,3 +37,7 @@ class TooLateError(ConflictError):
 
 class TooEarlyError(ConflictError):
     code = "too_early"
+
+
+class ContactDetailsMissingError(ConflictError):
+    code = "contact_details_missing"

@@ -11,7 +11,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    LargeBinary,
     String,
     Text,
     func,
@@ -84,9 +83,7 @@ class Appointment(Base):
     # The visit plus the service's buffers: what the exclusion constraints compare.
     blocked: Mapped[Range[datetime]] = mapped_column(TSTZRANGE)
     hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # sha256 of the secret handed to the holder; the secret itself is never stored.
-    access_token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
-    # Who took the hold (a hash of the client's id), to cap live holds per client.
+    # Who took the hold (patient:<id> or staff:<id>), to cap live holds per person.
     holder: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(12), server_default="online")
     note: Mapped[str] = mapped_column(Text, server_default="")

@@ -30,12 +30,13 @@ from medbook.booking.schemas import (
     SlotOut,
     WalkInIn,
 )
-from medbook.booking.service import Actor
 from medbook.clinics import repository as clinics_repository
 from medbook.deps import AppSettings, DbSession, IdempotencyKey
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.idempotency.service import run_once
-from medbook.identity.dependencies import ClientKey, HolderActor, StaffActor
+from medbook.identity.dependencies import BookingActor, StaffMember
+from medbook.identity.permissions import Actor
+from medbook.identity.rate_limits import AppRateLimits
 
 router = APIRouter(prefix="/api/v1", tags=["booking"], responses=PROBLEM_RESPONSES)
 staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=PROBLEM_RESPONSES)
@@ -127,37 +128,40 @@ async def create_hold(
     request: Request,
     session: DbSession,
     settings: AppSettings,
-    client: ClientKey,
+    actor: BookingActor,
+    limits: AppRateLimits,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    await limits.hit(settings.hold_rate_limit, "hold", actor.key, what="holds")
+
     async def produce() -> HoldOut:
         target = await service.resolve_target(
             session, body.clinic_id, body.practitioner_id, body.service_id
         )
         hold = await service.place_hold(
             session,
+            actor,
             target,
             body.start,
-            client,
+            body.patient_id,
             settings.hold_ttl_seconds,
             settings.max_live_holds_per_client,
         )
-        appointment = await present_now(session, hold.appointment)
+        appointment = await present_now(session, hold)
         assert appointment.hold_expires_at is not None
         return HoldOut(
-            hold_id=hold.appointment.id,
-            hold_token=hold.token,
-            expires_at=appointment.hold_expires_at,
-            appointment=appointment,
+            hold_id=hold.id, expires_at=appointment.hold_expires_at, appointment=appointment
         )
 
-    return await idempotent(session, request, idempotency_key, client, body, 201, produce, settings)
+    return await idempotent(
+        session, request, idempotency_key, actor.key, body, 201, produce, settings
+    )
 
 
 @router.get(
     "/holds/{hold_id}", response_model=AppointmentOut, summary="A hold, as its holder sees it"
 )
-async def get_hold(hold_id: uuid.UUID, session: DbSession, actor: HolderActor) -> AppointmentOut:
+async def get_hold(hold_id: uuid.UUID, session: DbSession, actor: BookingActor) -> AppointmentOut:
     row, now = await service.view_appointment(session, hold_id, actor)
     return await present(session, row, now)
 
@@ -165,7 +169,7 @@ async def get_hold(hold_id: uuid.UUID, session: DbSession, actor: HolderActor) -
 @router.delete(
     "/holds/{hold_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Release a hold early"
 )
-async def release_hold(hold_id: uuid.UUID, session: DbSession, actor: HolderActor) -> Response:
+async def release_hold(hold_id: uuid.UUID, session: DbSession, actor: BookingActor) -> Response:
     await service.release_hold(session, hold_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -181,22 +185,24 @@ async def confirm_hold(
     request: Request,
     session: DbSession,
     settings: AppSettings,
-    actor: HolderActor,
-    client: ClientKey,
+    actor: BookingActor,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> AppointmentOut:
-        row = await service.confirm_hold(session, hold_id, actor, body.patient.to_contact())
+        contact = body.patient.to_contact() if body.patient else None
+        row = await service.confirm_hold(session, hold_id, actor, contact)
         return await present_now(session, row)
 
-    return await idempotent(session, request, idempotency_key, client, body, 200, produce, settings)
+    return await idempotent(
+        session, request, idempotency_key, actor.key, body, 200, produce, settings
+    )
 
 
 @router.get(
     "/appointments/{appointment_id}", response_model=AppointmentOut, summary="An appointment"
 )
 async def get_appointment(
-    appointment_id: uuid.UUID, session: DbSession, actor: HolderActor
+    appointment_id: uuid.UUID, session: DbSession, actor: BookingActor
 ) -> AppointmentOut:
     row, now = await service.view_appointment(session, appointment_id, actor)
     return await present(session, row, now)
@@ -206,7 +212,7 @@ async def get_appointment(
     "/appointments/{appointment_id}/cancel", response_model=AppointmentOut, summary="Cancel"
 )
 async def cancel_appointment(
-    appointment_id: uuid.UUID, body: CancelIn, session: DbSession, actor: HolderActor
+    appointment_id: uuid.UUID, body: CancelIn, session: DbSession, actor: BookingActor
 ) -> AppointmentOut:
     row = await service.cancel_appointment(session, appointment_id, actor, body.reason)
     return await present_now(session, row)
@@ -224,13 +230,10 @@ async def reschedule_appointment(
     request: Request,
     session: DbSession,
     settings: AppSettings,
-    actor: HolderActor,
-    client: ClientKey,
+    actor: BookingActor,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    return await reschedule(
-        session, request, settings, appointment_id, body, actor, client, idempotency_key
-    )
+    return await reschedule(session, request, settings, appointment_id, body, actor, idempotency_key)
 
 
 async def reschedule(
@@ -240,7 +243,6 @@ async def reschedule(
     appointment_id: uuid.UUID,
     body: RescheduleIn,
     actor: Actor,
-    client: str,
     idempotency_key: str | None,
 ) -> JSONResponse:
     """Shared by the patient's and the staff's reschedule: only the rules for who may differ."""
@@ -251,14 +253,16 @@ async def reschedule(
         )
         return await present_now(session, row)
 
-    return await idempotent(session, request, idempotency_key, client, body, 201, produce, settings)
+    return await idempotent(
+        session, request, idempotency_key, actor.key, body, 201, produce, settings
+    )
 
 
 @staff_router.get("/clinics/{clinic_id}/day", response_model=ClinicDayOut, summary="A clinic's day")
 async def clinic_day(
-    clinic_id: uuid.UUID, day: BookingDay, session: DbSession, _: StaffActor
+    clinic_id: uuid.UUID, day: BookingDay, session: DbSession, staff: StaffMember
 ) -> ClinicDayOut:
-    clinic, rows, now = await service.clinic_day(session, clinic_id, day)
+    clinic, rows, now = await service.clinic_day(session, staff, clinic_id, day)
     tz = ZoneInfo(clinic.timezone)
     appointments = [
         AppointmentOut.from_row(row, service.current_status(row, now), tz) for row in rows
@@ -277,19 +281,18 @@ async def walk_in(
     request: Request,
     session: DbSession,
     settings: AppSettings,
-    _: StaffActor,
+    staff: StaffMember,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> AppointmentOut:
         target = await service.resolve_target(
             session, body.clinic_id, body.practitioner_id, body.service_id
         )
-        row = await service.walk_in(session, target, body.patient.to_contact(), body.start)
+        row = await service.walk_in(session, staff, target, body.patient.to_contact(), body.start)
         return await present_now(session, row)
 
-    return await idempotent(
-        session, request, idempotency_key, "staff", body, 201, produce, settings
-    )
+    key = Actor(staff=staff).key
+    return await idempotent(session, request, idempotency_key, key, body, 201, produce, settings)
 
 
 @staff_router.post(
@@ -303,53 +306,60 @@ async def block_time(
     request: Request,
     session: DbSession,
     settings: AppSettings,
-    _: StaffActor,
+    staff: StaffMember,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> AppointmentOut:
         row = await service.block_time(
-            session, body.clinic_id, body.practitioner_id, body.start, body.end, body.reason
+            session, staff, body.clinic_id, body.practitioner_id, body.start, body.end, body.reason
         )
         return await present_now(session, row)
 
-    return await idempotent(
-        session, request, idempotency_key, "staff", body, 201, produce, settings
-    )
+    key = Actor(staff=staff).key
+    return await idempotent(session, request, idempotency_key, key, body, 201, produce, settings)
 
 
 @staff_router.delete("/blocks/{block_id}", response_model=AppointmentOut, summary="Remove a block")
-async def remove_block(block_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
-    return await present_now(session, await service.remove_block(session, block_id))
+async def remove_block(
+    block_id: uuid.UUID, session: DbSession, staff: StaffMember
+) -> AppointmentOut:
+    return await present_now(session, await service.remove_block(session, staff, block_id))
 
 
 @staff_router.post(
     "/appointments/{appointment_id}/check-in", response_model=AppointmentOut, summary="Check in"
 )
-async def check_in(appointment_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
-    return await present_now(session, await service.check_in(session, appointment_id))
+async def check_in(
+    appointment_id: uuid.UUID, session: DbSession, staff: StaffMember
+) -> AppointmentOut:
+    return await present_now(session, await service.check_in(session, staff, appointment_id))
 
 
 @staff_router.post(
     "/appointments/{appointment_id}/no-show", response_model=AppointmentOut, summary="No-show"
 )
-async def no_show(appointment_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
-    return await present_now(session, await service.mark_no_show(session, appointment_id))
+async def no_show(
+    appointment_id: uuid.UUID, session: DbSession, staff: StaffMember
+) -> AppointmentOut:
+    return await present_now(session, await service.mark_no_show(session, staff, appointment_id))
 
 
 @staff_router.post(
     "/appointments/{appointment_id}/complete", response_model=AppointmentOut, summary="Complete"
 )
-async def complete(appointment_id: uuid.UUID, session: DbSession, _: StaffActor) -> AppointmentOut:
-    return await present_now(session, await service.complete(session, appointment_id))
+async def complete(
+    appointment_id: uuid.UUID, session: DbSession, staff: StaffMember
+) -> AppointmentOut:
+    return await present_now(session, await service.complete(session, staff, appointment_id))
 
 
 @staff_router.post(
     "/appointments/{appointment_id}/cancel", response_model=AppointmentOut, summary="Cancel"
 )
 async def staff_cancel(
-    appointment_id: uuid.UUID, body: CancelIn, session: DbSession, actor: StaffActor
+    appointment_id: uuid.UUID, body: CancelIn, session: DbSession, staff: StaffMember
 ) -> AppointmentOut:
-    row = await service.cancel_appointment(session, appointment_id, actor, body.reason)
+    row = await service.cancel_appointment(session, appointment_id, Actor(staff=staff), body.reason)
     return await present_now(session, row)
 
 
@@ -365,9 +375,8 @@ async def staff_reschedule(
     request: Request,
     session: DbSession,
     settings: AppSettings,
-    actor: StaffActor,
+    staff: StaffMember,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    return await reschedule(
-        session, request, settings, appointment_id, body, actor, "staff", idempotency_key
-    )
+    actor = Actor(staff=staff)
+    return await reschedule(session, request, settings, appointment_id, body, actor, idempotency_key)

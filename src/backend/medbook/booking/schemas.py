@@ -69,10 +69,18 @@ class HoldIn(StrictModel):
     start: BookingTime = Field(
         description="Slot start with its UTC offset, as availability returns it."
     )
+    patient_id: uuid.UUID | None = Field(
+        default=None,
+        description="Staff only: the patient this hold is for. Patients hold for themselves.",
+    )
 
 
 class ConfirmIn(StrictModel):
-    patient: ContactIn
+    patient: ContactIn | None = Field(
+        default=None,
+        description="Contact details given at checkout; saved to the patient's record. "
+        "Optional when the record already has a name and phone number.",
+    )
 
 
 class CancelIn(StrictModel):
@@ -143,9 +151,6 @@ class AppointmentOut(BaseModel):
 
 class HoldOut(BaseModel):
     hold_id: uuid.UUID
-    hold_token: str = Field(
-        description="Secret for confirming or releasing this hold (X-Hold-Token). Shown once."
-    )
     expires_at: datetime = Field(description="When the hold lapses, by the database clock.")
     appointment: AppointmentOut
 

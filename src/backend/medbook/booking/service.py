@@ -6,9 +6,6 @@ reschedule or a hold is all-or-nothing. Every "now" is the database's transactio
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,6 +27,7 @@ from medbook.booking.availability import (
 )
 from medbook.booking.errors import (
     AppointmentNotFoundError,
+    ContactDetailsMissingError,
     HoldExpiredError,
     HoldLimitReachedError,
     HoldReleasedError,
@@ -44,7 +42,9 @@ from medbook.booking.states import Action, InvalidTransitionError, Status, next_
 from medbook.clinics import repository as clinics_repository
 from medbook.clinics.models import Clinic, Practitioner, Service
 from medbook.errors import NotFoundError, UnprocessableError, sqlstate
-from medbook.patients.service import ContactDetails, register_patient
+from medbook.identity.permissions import Actor, Permission, StaffPrincipal
+from medbook.patients import repository as patients_repository
+from medbook.patients.service import ContactDetails, register_patient, update_contact
 from medbook.scheduling import Interval
 
 EXCLUSION_VIOLATION = "23P01"
@@ -58,32 +58,6 @@ class BookingTarget:
     clinic: Clinic
     practitioner: Practitioner
     service: Service
-
-
-@dataclass(frozen=True, slots=True)
-class NewHold:
-    appointment: Appointment
-    token: str  # handed to the holder once; only its hash is stored
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who asks: a staff member, or whoever holds the appointment's secret token."""
-
-    is_staff: bool
-    token: str | None = None
-
-    @classmethod
-    def staff(cls) -> Actor:
-        return cls(is_staff=True)
-
-    @classmethod
-    def holder(cls, token: str | None) -> Actor:
-        return cls(is_staff=False, token=token)
-
-
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 def current_status(appointment: Appointment, now: datetime) -> Status:
@@ -188,21 +162,25 @@ async def _bookable_slot(
 
 async def place_hold(
     session: AsyncSession,
+    actor: Actor,
     target: BookingTarget,
     start: datetime,
-    holder: str,
+    patient_id: uuid.UUID | None,
     hold_ttl_seconds: int,
     max_live_holds: int,
-) -> NewHold:
-    """Hold a slot for `hold_ttl_seconds` of database time while its holder checks out."""
+) -> Appointment:
+    """Hold a slot for `hold_ttl_seconds` of database time while its patient checks out.
+
+    A patient holds for themself; staff hold for a patient at a clinic where they may book.
+    """
+    patient_id = await _patient_for(session, actor, target.clinic.id, patient_id)
     blocked, room_id = await _bookable_slot(session, target, start)
-    await repository.lock_holder(session, holder)
-    if await repository.count_live_holds(session, holder) >= max_live_holds:
+    await repository.lock_holder(session, actor.key)
+    if await repository.count_live_holds(session, actor.key) >= max_live_holds:
         raise HoldLimitReachedError(
             f"You already hold {max_live_holds} times. Finish or release one before holding another."
         )
-    token = secrets.token_urlsafe(32)
-    appointment = await _take_time(
+    return await _take_time(
         session,
         {
             "kind": "appointment",
@@ -214,29 +192,63 @@ async def place_hold(
             "starts_at": start,
             "ends_at": start + timedelta(minutes=target.service.duration_minutes),
             "blocked": Range(blocked.start, blocked.end, bounds="[)"),
-            "access_token_hash": hash_token(token),
-            "holder": holder,
-            "source": "online",
+            "patient_id": patient_id,
+            "holder": actor.key,
+            "source": "staff" if actor.is_staff else "online",
         },
         hold_ttl_seconds,
     )
-    return NewHold(appointment, token)
 
 
-async def _load(session: AsyncSession, appointment_id: uuid.UUID, actor: Actor) -> Appointment:
+async def _patient_for(
+    session: AsyncSession, actor: Actor, clinic_id: uuid.UUID, patient_id: uuid.UUID | None
+) -> uuid.UUID:
+    if actor.staff is None:
+        assert actor.patient_id is not None
+        if patient_id is not None and patient_id != actor.patient_id:
+            raise UnprocessableError(
+                "Patients book for themselves; leave patient_id out.", code="not_your_patient_id"
+            )
+        return actor.patient_id
+    actor.staff.require(Permission.BOOK, clinic_id)
+    if patient_id is None:
+        raise UnprocessableError(
+            "Staff booking for a patient must say which: give patient_id.",
+            code="patient_required",
+        )
+    if not await patients_repository.patient_exists(session, patient_id):
+        raise NotFoundError(f"There is no patient {patient_id}.", code="patient_not_found")
+    return patient_id
+
+
+async def _load(
+    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor, permission: Permission
+) -> Appointment:
     appointment = await repository.get_appointment(session, appointment_id, for_update=True)
-    if appointment is None or not _may_access(appointment, actor):
-        # The same answer for "no such row" and "not yours": ids cannot be probed.
-        raise AppointmentNotFoundError(f"There is no appointment {appointment_id} you can access.")
+    _check_access(appointment_id, appointment, actor, permission)
+    assert appointment is not None
     return appointment
 
 
-def _may_access(appointment: Appointment, actor: Actor) -> bool:
-    if actor.is_staff:
-        return True
-    if actor.token is None or appointment.access_token_hash is None:
-        return False
-    return hmac.compare_digest(appointment.access_token_hash, hash_token(actor.token))
+def _check_access(
+    appointment_id: uuid.UUID,
+    appointment: Appointment | None,
+    actor: Actor,
+    permission: Permission,
+) -> None:
+    """A patient reaches only their own appointments; staff those of clinics they work at.
+
+    "No such row", "another patient's" and "another clinic's" get the same 404, so ids cannot
+    be probed; staff who can see the row but not do this to it get a 403 that says so.
+    """
+    if appointment is not None:
+        if actor.staff is None:
+            if appointment.patient_id is not None and appointment.patient_id == actor.patient_id:
+                return
+        elif actor.staff.may(Permission.VIEW_SCHEDULE, appointment.clinic_id):
+            actor.staff.require(permission, appointment.clinic_id)
+            return
+    raise AppointmentNotFoundError(f"There is no appointment {appointment_id} you can access.")
 
 
 def _allowed(status: Status, action: Action) -> Status:
@@ -263,26 +275,34 @@ async def view_appointment(
     session: AsyncSession, appointment_id: uuid.UUID, actor: Actor
 ) -> tuple[Appointment, datetime]:
     appointment = await repository.get_appointment(session, appointment_id)
-    if appointment is None or not _may_access(appointment, actor):
-        raise AppointmentNotFoundError(f"There is no appointment {appointment_id} you can access.")
+    _check_access(appointment_id, appointment, actor, Permission.VIEW_SCHEDULE)
+    assert appointment is not None
     return appointment, await repository.database_now(session)
 
 
 async def release_hold(session: AsyncSession, hold_id: uuid.UUID, actor: Actor) -> None:
-    appointment = await _load(session, hold_id, actor)
+    appointment = await _load(session, hold_id, actor, Permission.BOOK)
     now = await repository.database_now(session)
     await _transition(session, appointment, Action.RELEASE, now)
 
 
 async def confirm_hold(
-    session: AsyncSession, hold_id: uuid.UUID, actor: Actor, contact: ContactDetails
+    session: AsyncSession, hold_id: uuid.UUID, actor: Actor, contact: ContactDetails | None
 ) -> Appointment:
-    """Turn a live hold into a booking. Payment before confirmation arrives with payments."""
-    appointment = await _load(session, hold_id, actor)
+    """Turn a live hold into a booking, saving the contact details given at checkout.
+
+    Payment before confirmation arrives with payments.
+    """
+    appointment = await _load(session, hold_id, actor, Permission.BOOK)
     now = await repository.database_now(session)
     if current_status(appointment, now) is Status.HELD:
-        patient_id = await register_patient(session, contact)
-        return await _transition(session, appointment, Action.CONFIRM, now, patient_id=patient_id)
+        assert appointment.patient_id is not None
+        if contact is not None:
+            await update_contact(session, appointment.patient_id, contact)
+        elif not await patients_repository.has_contact_details(session, appointment.patient_id):
+            raise ContactDetailsMissingError(
+                "We need the patient's name and phone number before confirming: send `patient`."
+            )
     return await _transition(session, appointment, Action.CONFIRM, now)
 
 
@@ -291,7 +311,7 @@ async def cancel_appointment(
 ) -> Appointment:
     """Patients may cancel until the visit starts; inside the service's cancellation window
     the cancellation is recorded as late (the payments work keeps the deposit then)."""
-    appointment = await _load(session, appointment_id, actor)
+    appointment = await _load(session, appointment_id, actor, Permission.BOOK)
     now = await repository.database_now(session)
     if not actor.is_staff and now >= appointment.starts_at:
         raise TooLateError(
@@ -321,7 +341,7 @@ async def reschedule_appointment(
 ) -> Appointment:
     """Move a confirmed appointment in one transaction: the new time is taken before the old
     one is given up, so a failure leaves the original booking exactly as it was."""
-    old = await _load(session, appointment_id, actor)
+    old = await _load(session, appointment_id, actor, Permission.BOOK)
     now = await repository.database_now(session)
     if old.service_id is None:
         raise InvalidTransitionConflictError(
@@ -331,7 +351,9 @@ async def reschedule_appointment(
     target = await resolve_target(
         session, clinic_id or old.clinic_id, practitioner_id or old.practitioner_id, old.service_id
     )
-    if not actor.is_staff:
+    if actor.staff is not None:
+        actor.staff.require(Permission.BOOK, target.clinic.id)
+    else:
         window = timedelta(hours=target.service.cancellation_window_hours)
         if now > old.starts_at - window:
             raise TooLateError(
@@ -351,7 +373,6 @@ async def reschedule_appointment(
         "starts_at": new_start,
         "ends_at": new_start + timedelta(minutes=target.service.duration_minutes),
         "blocked": Range(blocked.start, blocked.end, bounds="[)"),
-        "access_token_hash": old.access_token_hash,
         "source": old.source,
         "rescheduled_from_id": old.id,
     }
@@ -370,10 +391,15 @@ async def reschedule_appointment(
 
 
 async def walk_in(
-    session: AsyncSession, target: BookingTarget, contact: ContactDetails, start: datetime | None
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    target: BookingTarget,
+    contact: ContactDetails,
+    start: datetime | None,
 ) -> Appointment:
     """Book a patient at the desk: any free time inside the practitioner's working hours (no
     grid, no notice period). Today's visit is checked in at once; a later day's is confirmed."""
+    staff.require(Permission.BOOK, target.clinic.id)
     now = await repository.database_now(session)
     start = start or now.replace(second=0, microsecond=0)
     if start < now - WALK_IN_GRACE:
@@ -419,6 +445,7 @@ async def walk_in(
 
 async def block_time(
     session: AsyncSession,
+    staff: StaffPrincipal,
     clinic_id: uuid.UUID,
     practitioner_id: uuid.UUID,
     start: datetime,
@@ -426,6 +453,7 @@ async def block_time(
     reason: str,
 ) -> Appointment:
     """Take a practitioner out of the book (meeting, break, home visit)."""
+    staff.require(Permission.BLOCK_TIME, clinic_id)
     if end <= start:
         raise UnprocessableError("A block must end after it starts.", code="invalid_period")
     if end - start > timedelta(days=31):
@@ -450,15 +478,19 @@ async def block_time(
     )
 
 
-async def remove_block(session: AsyncSession, block_id: uuid.UUID) -> Appointment:
-    appointment = await _load(session, block_id, Actor.staff())
+async def remove_block(
+    session: AsyncSession, staff: StaffPrincipal, block_id: uuid.UUID
+) -> Appointment:
+    appointment = await _load(session, block_id, Actor(staff=staff), Permission.BLOCK_TIME)
     now = await repository.database_now(session)
     return await _transition(session, appointment, Action.UNBLOCK, now)
 
 
-async def check_in(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment:
+async def check_in(
+    session: AsyncSession, staff: StaffPrincipal, appointment_id: uuid.UUID
+) -> Appointment:
     """Arrivals are checked in on the day of their visit, not before."""
-    appointment = await _load(session, appointment_id, Actor.staff())
+    appointment = await _load(session, appointment_id, Actor(staff=staff), Permission.ATTEND)
     now = await repository.database_now(session)
     tz = ZoneInfo(appointment.clinic.timezone)  # joined by _load
     if now.astimezone(tz).date() < appointment.starts_at.astimezone(tz).date():
@@ -469,8 +501,10 @@ async def check_in(session: AsyncSession, appointment_id: uuid.UUID) -> Appointm
     return await _transition(session, appointment, Action.CHECK_IN, now)
 
 
-async def mark_no_show(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment:
-    appointment = await _load(session, appointment_id, Actor.staff())
+async def mark_no_show(
+    session: AsyncSession, staff: StaffPrincipal, appointment_id: uuid.UUID
+) -> Appointment:
+    appointment = await _load(session, appointment_id, Actor(staff=staff), Permission.ATTEND)
     now = await repository.database_now(session)
     if now < appointment.starts_at:
         raise TooEarlyError(
@@ -479,16 +513,19 @@ async def mark_no_show(session: AsyncSession, appointment_id: uuid.UUID) -> Appo
     return await _transition(session, appointment, Action.NO_SHOW, now)
 
 
-async def complete(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment:
-    appointment = await _load(session, appointment_id, Actor.staff())
+async def complete(
+    session: AsyncSession, staff: StaffPrincipal, appointment_id: uuid.UUID
+) -> Appointment:
+    appointment = await _load(session, appointment_id, Actor(staff=staff), Permission.ATTEND)
     now = await repository.database_now(session)
     return await _transition(session, appointment, Action.COMPLETE, now)
 
 
 async def clinic_day(
-    session: AsyncSession, clinic_id: uuid.UUID, day: date
+    session: AsyncSession, staff: StaffPrincipal, clinic_id: uuid.UUID, day: date
 ) -> tuple[Clinic, list[Appointment], datetime]:
     """Everything on a clinic's book for one local day, for the staff day view."""
+    staff.require(Permission.VIEW_SCHEDULE, clinic_id)
     clinic = await clinics_repository.get_clinic(session, clinic_id)
     if clinic is None:
         raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")

@@ -1,67 +1,117 @@
-"""Who is calling. Until staff sign-in lands, the staff API is guarded by one bearer token.
+"""Who is calling: the session behind the cookie, checked for CSRF, turned into an Actor.
 
-Patients are recognised by the secret token handed out with their hold; holders (for the
-live-hold cap) by the client id they send, or their address.
+Every route states what it needs: `PatientActor`, `StaffMember` (second factor done), or
+`BookingActor` (either). Permissions per clinic are checked by the services, which know the
+clinic of the thing being touched.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie
 
-from medbook.booking.service import Actor
-from medbook.deps import AppSettings
+from medbook.audit.service import AuditContext
+from medbook.data_key import DataKey
+from medbook.deps import DbSession
 from medbook.errors import ForbiddenError, UnauthorizedError
+from medbook.identity.permissions import Actor, StaffPrincipal
+from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE, SessionView, resolve_session
 
-bearer = HTTPBearer(auto_error=False, scheme_name="StaffToken", description="Staff API token.")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-
-async def require_staff(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    settings: AppSettings,
-) -> Actor:
-    expected = settings.staff_api_token
-    if expected is None:
-        raise ForbiddenError(
-            "The staff API is switched off: set MEDBOOK_STAFF_API_TOKEN to use it.",
-            code="staff_api_disabled",
-        )
-    if credentials is None:
-        raise UnauthorizedError("Staff actions need the staff token (Authorization: Bearer ...).")
-    if not hmac.compare_digest(
-        credentials.credentials.encode(), expected.get_secret_value().encode()
-    ):
-        raise UnauthorizedError("That staff token is not valid.", code="invalid_token")
-    return Actor.staff()
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="Session",
+    description="The session cookie set at sign-in. State-changing requests also need the "
+    f"session's CSRF token in the {CSRF_HEADER} header (GET /api/v1/session gives it).",
+)
 
 
-async def hold_holder(
-    x_hold_token: Annotated[
-        str | None, Header(description="The hold_token handed out with the hold.", max_length=200)
-    ] = None,
-) -> Actor:
-    return Actor.holder(x_hold_token)
-
-
-async def client_key(
+async def current_session(
     request: Request,
-    x_client_id: Annotated[
-        str | None,
-        Header(
-            description="A stable id the client app generates, to count its live holds.",
-            max_length=100,
-        ),
-    ] = None,
-) -> str:
-    """A pseudonymous key for the caller: a hash, so no address is stored."""
-    raw = x_client_id or (request.client.host if request.client else "unknown")
-    return hashlib.sha256(raw.encode()).hexdigest()
+    db: DbSession,
+    token: Annotated[str | None, Depends(session_cookie)],
+) -> SessionView | None:
+    if not token:
+        return None
+    view = await resolve_session(db, token)
+    if view is None:
+        return None
+    if request.method not in SAFE_METHODS:
+        # SameSite=Lax keeps most cross-site posts away; the token keeps out the rest (and
+        # any sibling-subdomain tricks), for every state-changing cookie-authenticated call.
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), view.csrf_token.encode()):
+            raise ForbiddenError(
+                f"This request needs the session's CSRF token in the {CSRF_HEADER} header.",
+                code="csrf_failed",
+            )
+    return view
 
 
-StaffActor = Annotated[Actor, Depends(require_staff)]
-HolderActor = Annotated[Actor, Depends(hold_holder)]
-ClientKey = Annotated[str, Depends(client_key)]
+OptionalSession = Annotated[SessionView | None, Depends(current_session)]
+
+
+async def require_session(view: OptionalSession) -> SessionView:
+    if view is None:
+        raise UnauthorizedError("Please sign in first.", code="not_signed_in")
+    return view
+
+
+async def require_patient(view: Annotated[SessionView, Depends(require_session)]) -> Actor:
+    if view.patient_id is None:
+        raise ForbiddenError("This is for patients signed in with Singpass.", code="patients_only")
+    return Actor(patient_id=view.patient_id)
+
+
+async def require_staff(view: Annotated[SessionView, Depends(require_session)]) -> StaffPrincipal:
+    if view.staff is None:
+        if view.staff_id is not None:
+            raise UnauthorizedError(
+                "Finish signing in with your second factor first.", code="second_factor_required"
+            )
+        raise ForbiddenError("This is for clinic staff.", code="staff_only")
+    return view.staff
+
+
+async def require_booking_actor(
+    view: Annotated[SessionView, Depends(require_session)],
+) -> Actor:
+    if view.patient_id is not None:
+        return Actor(patient_id=view.patient_id)
+    if view.staff is not None:
+        return Actor(staff=view.staff)
+    raise UnauthorizedError(
+        "Finish signing in with your second factor first.", code="second_factor_required"
+    )
+
+
+async def data_key(request: Request) -> DataKey:
+    key: DataKey = request.app.state.data_key
+    return key
+
+
+AppDataKey = Annotated[DataKey, Depends(data_key)]
+
+
+async def audit_context(
+    request: Request, key: AppDataKey, view: OptionalSession
+) -> AuditContext:
+    """The caller for the audit trail: their id, and a keyed hash of their address."""
+    address = request.client.host if request.client else "unknown"
+    client_hash = key.blind_index(address, purpose="client-address")
+    if view is None:
+        return AuditContext(client_hash=client_hash)
+    actor_id = view.patient_id or view.staff_id
+    return AuditContext(actor_kind=view.kind, actor_id=actor_id, client_hash=client_hash)
+
+
+CurrentSession = Annotated[SessionView, Depends(require_session)]
+PatientActor = Annotated[Actor, Depends(require_patient)]
+StaffMember = Annotated[StaffPrincipal, Depends(require_staff)]
+BookingActor = Annotated[Actor, Depends(require_booking_actor)]
+Audit = Annotated[AuditContext, Depends(audit_context)]

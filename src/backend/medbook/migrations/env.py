@@ -5,7 +5,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from medbook.db import async_url
+from medbook.db import async_url, tls_connect_args
 from medbook.models import Base
 
 config = context.config
@@ -19,7 +19,9 @@ def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]
 
 
 async def run_async_migrations() -> None:
-    engine = create_async_engine(async_url(config.get_main_option("sqlalchemy.url") or ""))
+    url = config.get_main_option("sqlalchemy.url") or ""
+    # The URL's sslmode travels as connect_args: async_url leaves it out.
+    engine = create_async_engine(async_url(url), connect_args=tls_connect_args(url))
     async with engine.connect() as connection:
         await connection.run_sync(run_migrations)
     await engine.dispose()

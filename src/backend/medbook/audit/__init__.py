@@ -1,0 +1,1 @@
+"""Audit trail: who did what to whose data, and when. Append-only."""

@@ -1,0 +1,70 @@
+"""The patients domain's SQL."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import exists, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medbook.patients.models import Patient
+
+
+async def patient_exists(session: AsyncSession, patient_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(exists().where(Patient.id == patient_id))))
+
+
+async def get_patient(session: AsyncSession, patient_id: uuid.UUID) -> Patient | None:
+    return await session.get(Patient, patient_id)
+
+
+async def has_contact_details(session: AsyncSession, patient_id: uuid.UUID) -> bool:
+    query = select(
+        exists().where(
+            Patient.id == patient_id, Patient.full_name.is_not(None), Patient.phone.is_not(None)
+        )
+    )
+    return bool(await session.scalar(query))
+
+
+async def set_contact(
+    session: AsyncSession, patient_id: uuid.UUID, full_name: str, phone: str, email: str | None
+) -> None:
+    await session.execute(
+        update(Patient)
+        .where(Patient.id == patient_id)
+        .values(full_name=full_name, phone=phone, email=email)
+    )
+
+
+async def upsert_singpass_patient(
+    session: AsyncSession,
+    singpass_uuid: str,
+    nric_ciphertext: bytes | None,
+    nric_index: bytes | None,
+    nric_masked: str | None,
+) -> tuple[uuid.UUID, bool]:
+    """Find the patient by Singpass UUID or create them; answers (id, created).
+
+    The NRIC is refreshed on every sign-in: Singpass is the authority (a FIN holder who becomes
+    a citizen keeps the UUID and gets a new number).
+    """
+    values = {
+        "singpass_uuid": singpass_uuid,
+        "nric_ciphertext": nric_ciphertext,
+        "nric_index": nric_index,
+        "nric_masked": nric_masked,
+    }
+    upsert = insert(Patient).values(values)
+    statement: Any = upsert.on_conflict_do_update(
+        index_elements=[Patient.singpass_uuid],
+        set_={
+            "nric_ciphertext": upsert.excluded.nric_ciphertext,
+            "nric_index": upsert.excluded.nric_index,
+            "nric_masked": upsert.excluded.nric_masked,
+        },
+    ).returning(Patient.id, literal_column("xmax = 0").label("created"))  # xmax 0: inserted
+    row = (await session.execute(statement)).one()
+    return row.id, bool(row.created)
