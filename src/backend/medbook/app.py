@@ -18,10 +18,26 @@ from medbook.errors import install_error_handlers
 from medbook.health import router as health_router
 from medbook.identity.keys import RelyingPartyKeys, rp_keys_path
 from medbook.identity.rate_limits import RateLimits
+from medbook.identity.routes import router as identity_router
+from medbook.identity.singpass import SingpassClient, SingpassConfig
 from medbook.identity.wellknown import router as wellknown_router
+from medbook.outbound import outbound_client
+from medbook.patients.routes import router as patients_router
 from medbook.schema import ensure_migrated
 from medbook.security import SecurityMiddleware, origin_of
-from medbook.settings import get_settings
+from medbook.settings import Settings, get_settings
+
+SINGPASS_CALLBACK = "/api/v1/auth/singpass/callback"
+
+
+def singpass_config(settings: Settings) -> SingpassConfig:
+    return SingpassConfig(
+        profile=settings.singpass_profile,
+        issuer=settings.singpass_issuer,
+        client_id=settings.singpass_client_id,
+        redirect_uri=settings.public_base_url.rstrip("/") + SINGPASS_CALLBACK,
+        scope=settings.singpass_scope,
+    )
 
 
 @asynccontextmanager
@@ -32,6 +48,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.data_key = DataKey.load(settings.keys_dir)
     app.state.rp_keys = RelyingPartyKeys.load(rp_keys_path(settings.keys_dir))
     app.state.rate_limits = RateLimits(settings.rate_limit_storage)
+    outbound = outbound_client(settings)
+    app.state.singpass = SingpassClient(singpass_config(settings), app.state.rp_keys, outbound)
     engine = create_engine(url, settings)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
@@ -41,6 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await engine.dispose()
+        await outbound.aclose()
 
 
 def create_app() -> FastAPI:
@@ -59,6 +78,8 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityMiddleware, allowed_origins=allowed_origins)
     app.include_router(health_router)
     app.include_router(wellknown_router)
+    app.include_router(identity_router)
+    app.include_router(patients_router)
     app.include_router(clinics_router)
     app.include_router(booking_router)
     app.include_router(staff_router)

@@ -41,11 +41,15 @@ class DomainError(Exception):
     keep_changes: bool = False
     headers: dict[str, str] | None = None  # e.g. Retry-After
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, code: str | None = None, keep_changes: bool | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
+        if keep_changes is not None:
+            self.keep_changes = keep_changes
 
 
 class NotFoundError(DomainError):

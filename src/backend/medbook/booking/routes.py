@@ -233,7 +233,9 @@ async def reschedule_appointment(
     actor: BookingActor,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    return await reschedule(session, request, settings, appointment_id, body, actor, idempotency_key)
+    return await reschedule(
+        session, request, settings, appointment_id, body, actor, idempotency_key
+    )
 
 
 async def reschedule(
@@ -379,4 +381,6 @@ async def staff_reschedule(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     actor = Actor(staff=staff)
-    return await reschedule(session, request, settings, appointment_id, body, actor, idempotency_key)
+    return await reschedule(
+        session, request, settings, appointment_id, body, actor, idempotency_key
+    )

@@ -7,25 +7,12 @@ from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import phonenumbers
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from medbook.booking.models import Appointment
 from medbook.booking.states import Status
-from medbook.patients.service import ContactDetails
-
-
-def _singapore_phone(value: str) -> str:
-    try:
-        number = phonenumbers.parse(value, "SG")
-    except phonenumbers.NumberParseException as error:
-        raise ValueError("is not a phone number") from error
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("is not a valid phone number (e.g. +65 8123 4567)")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-PhoneNumber = Annotated[str, Field(min_length=3, max_length=32), AfterValidator(_singapore_phone)]
+from medbook.patients.schemas import ContactIn
+from medbook.schemas import StrictModel
 
 # Bookings live well inside these years. Near the ends of what `datetime` can hold, slot search's
 # timezone and day-either-side arithmetic overflows: that must be a 422, never a 500.
@@ -46,20 +33,6 @@ def _booking_time(value: datetime) -> datetime:
 
 BookingDay = Annotated[date, AfterValidator(_booking_day)]
 BookingTime = Annotated[AwareDatetime, AfterValidator(_booking_time)]
-
-
-class StrictModel(BaseModel):
-    # Unknown fields are an error, not silently dropped: a typo should not book the wrong thing.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ContactIn(StrictModel):
-    full_name: str = Field(min_length=1, max_length=200, examples=["Tan Mei Ling"])
-    phone: PhoneNumber = Field(examples=["+65 9123 4567"])
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-    def to_contact(self) -> ContactDetails:
-        return ContactDetails(self.full_name, self.phone, self.email)
 
 
 class HoldIn(StrictModel):

@@ -9,6 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from medbook.audit.service import AuditContext, record
 from medbook.data_key import DataKey
 from medbook.errors import ConflictError, NotFoundError
 from medbook.patients import nric as nrics
@@ -41,11 +42,18 @@ async def register_patient(session: AsyncSession, contact: ContactDetails) -> uu
 
 
 async def update_contact(
-    session: AsyncSession, patient_id: uuid.UUID, contact: ContactDetails
+    session: AsyncSession,
+    patient_id: uuid.UUID,
+    contact: ContactDetails,
+    audit: AuditContext | None = None,
 ) -> None:
     await repository.set_contact(
         session, patient_id, contact.full_name, contact.phone, contact.email
     )
+    if audit is not None:
+        await record(
+            session, "patient.contact.updated", audit, subject_kind="patient", subject_id=patient_id
+        )
 
 
 async def sign_in_with_singpass(

@@ -1,0 +1,166 @@
+"""Sign-in with Singpass, the current session, and signing out (patients and staff alike)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field
+
+from medbook.deps import AppSettings, DbSession
+from medbook.errors import PROBLEM_RESPONSES
+from medbook.identity import service
+from medbook.identity.cookies import clear_session_cookie, set_session_cookie
+from medbook.identity.dependencies import AppDataKey, Audit, CurrentSession, OptionalSession
+from medbook.identity.rate_limits import AppRateLimits, client_address
+from medbook.identity.repository import LOGIN_ATTEMPT_MINUTES
+from medbook.identity.sessions import SessionView, revoke_all_sessions, revoke_session
+from medbook.identity.singpass import SingpassClient
+from medbook.patients import service as patients_service
+from medbook.patients.schemas import PatientOut
+
+router = APIRouter(prefix="/api/v1", tags=["sign-in"], responses=PROBLEM_RESPONSES)
+
+LOGIN_COOKIE = "__Host-medbook_singpass"
+
+
+class GrantOut(BaseModel):
+    role: str
+    clinic_id: uuid.UUID | None = Field(description="Null: every clinic.")
+
+
+class SessionOut(BaseModel):
+    kind: str = Field(description="patient or staff")
+    stage: str = Field(
+        description="full; or, for staff between password and code, second_factor or enrol"
+    )
+    csrf_token: str = Field(description="Send as X-CSRF-Token with every state-changing request.")
+    expires_at: datetime = Field(description="When the session ends however active it is.")
+    idle_expires_at: datetime = Field(description="When it ends if no request comes first.")
+    patient: PatientOut | None = None
+    staff_id: uuid.UUID | None = None
+    grants: list[GrantOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, view: SessionView, patient: PatientOut | None) -> SessionOut:
+        return cls(
+            kind=view.kind,
+            stage=view.stage,
+            csrf_token=view.csrf_token,
+            expires_at=view.expires_at,
+            idle_expires_at=view.idle_expires_at,
+            patient=patient,
+            staff_id=view.staff_id,
+            grants=[GrantOut(role=g.role.value, clinic_id=g.clinic_id) for g in view.staff_grants],
+        )
+
+
+def singpass_client(request: Request) -> SingpassClient:
+    client: SingpassClient = request.app.state.singpass
+    return client
+
+
+@router.get(
+    "/auth/singpass/login",
+    status_code=status.HTTP_303_SEE_OTHER,
+    response_class=RedirectResponse,
+    summary="Start signing in with Singpass (redirects to Singpass)",
+)
+async def singpass_login(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    limits: AppRateLimits,
+    return_to: Annotated[
+        str | None,
+        Query(max_length=500, description="A path on this site to come back to afterwards."),
+    ] = None,
+) -> RedirectResponse:
+    await limits.hit(
+        settings.sign_in_rate_limit, "singpass", client_address(request), what="sign-in attempts"
+    )
+    started = await service.start_singpass_login(session, singpass_client(request), return_to)
+    response = RedirectResponse(started.authorize_url, status_code=status.HTTP_303_SEE_OTHER)
+    # SameSite=Lax: the browser still sends it on Singpass's top-level redirect back to us.
+    response.set_cookie(
+        LOGIN_COOKIE,
+        started.browser_binding,
+        max_age=LOGIN_ATTEMPT_MINUTES * 60,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.get(
+    "/auth/singpass/callback",
+    status_code=status.HTTP_303_SEE_OTHER,
+    response_class=RedirectResponse,
+    summary="Where Singpass sends the browser back; signs the patient in",
+)
+async def singpass_callback(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    key: AppDataKey,
+    audit: Audit,
+    current: OptionalSession,
+    state: Annotated[str, Query(min_length=1, max_length=256)],
+    code: Annotated[str, Query(min_length=1, max_length=2048)],
+) -> RedirectResponse:
+    finished = await service.finish_singpass_login(
+        session,
+        singpass_client(request),
+        key,
+        settings,
+        audit,
+        state=state,
+        code=code,
+        browser_binding=request.cookies.get(LOGIN_COOKIE),
+        replaced_session=current.id if current else None,
+    )
+    response = RedirectResponse(finished.return_to, status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookie(response, finished.session, settings.session_absolute_hours * 3600)
+    response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/session", response_model=SessionOut, summary="Who is signed in, and the CSRF token")
+async def current_session(current: CurrentSession, session: DbSession) -> SessionOut:
+    patient = None
+    if current.patient_id is not None:
+        row = await patients_service.get_patient(session, current.patient_id)
+        patient = PatientOut.from_row(row)
+    return SessionOut.of(current, patient)
+
+
+@router.post(
+    "/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out this browser"
+)
+async def sign_out(current: CurrentSession, session: DbSession) -> Response:
+    await revoke_session(session, current.id)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookie(response)
+    return response
+
+
+@router.post(
+    "/auth/sign-out-everywhere",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out every browser and device of this patient or staff member",
+)
+async def sign_out_everywhere(
+    current: CurrentSession, session: DbSession, audit: Audit
+) -> Response:
+    subject_id = current.patient_id or current.staff_id
+    assert subject_id is not None
+    ended = await revoke_all_sessions(session, kind=current.kind, subject_id=subject_id)
+    await service.record_sign_out_everywhere(session, audit, current.kind, subject_id, ended)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookie(response)
+    return response

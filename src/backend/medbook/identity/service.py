@@ -1,0 +1,145 @@
+"""Patient sign-in with Singpass: start an attempt, finish it, open a session.
+
+The protocol lives in singpass.py; here are the rules around it: an attempt is single-use,
+short-lived and bound to the browser that started it, and a session is only ever new.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medbook.audit.service import AuditContext, record
+from medbook.data_key import DataKey
+from medbook.errors import DomainError
+from medbook.identity import repository
+from medbook.identity.sessions import NewSession, revoke_session, start_session
+from medbook.identity.singpass import PendingLogin, SingpassClient, SingpassError
+from medbook.patients.service import SignedInPatient, sign_in_with_singpass
+from medbook.settings import Settings
+
+
+class SingpassStateError(DomainError):
+    status = 400
+    code = "singpass_state_invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class StartedLogin:
+    authorize_url: str
+    browser_binding: str  # goes into a short-lived cookie; only its hash is stored
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedLogin:
+    session: NewSession
+    patient: SignedInPatient
+    return_to: str
+
+
+def safe_return_to(value: str | None) -> str:
+    """Only a path on our own site: never an open redirect to somewhere else."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value[:500]
+
+
+async def start_singpass_login(
+    session: AsyncSession, singpass: SingpassClient, return_to: str | None
+) -> StartedLogin:
+    started = await singpass.start_login()
+    pending = started.pending
+    binding = secrets.token_urlsafe(32)
+    await repository.create_attempt(
+        session,
+        state=pending.state,
+        nonce=pending.nonce,
+        code_verifier=pending.code_verifier,
+        dpop_key=json.dumps(pending.dpop_key) if pending.dpop_key is not None else None,
+        browser_binding=binding,
+        return_to=safe_return_to(return_to),
+    )
+    return StartedLogin(started.authorize_url, binding)
+
+
+async def finish_singpass_login(
+    session: AsyncSession,
+    singpass: SingpassClient,
+    key: DataKey,
+    settings: Settings,
+    audit: AuditContext,
+    *,
+    state: str,
+    code: str,
+    browser_binding: str | None,
+    replaced_session: uuid.UUID | None,
+) -> FinishedLogin:
+    """Check the callback against its attempt, redeem the code, and sign the patient in.
+
+    Every refusal after the attempt is found keeps it used up (keep_changes): a state or code
+    is good for one try, whatever happens in that try.
+    """
+    attempt = await repository.consume_attempt(session, state)
+    if attempt == "used":
+        await _refuse(session, audit, "singpass_state_replayed")
+        raise SingpassStateError(
+            "This sign-in link was already used. Please start signing in again.",
+            code="singpass_state_replayed",
+            keep_changes=True,
+        )
+    if attempt == "unknown":
+        await _refuse(session, audit, "singpass_state_invalid")
+        raise SingpassStateError(
+            "This sign-in has expired or was not started here. Please sign in again.",
+            keep_changes=True,
+        )
+    try:
+        if browser_binding is None or not hmac.compare_digest(
+            repository.hash_binding(browser_binding), attempt.browser_binding
+        ):
+            raise SingpassStateError(
+                "This sign-in was started in another browser. Please sign in again here.",
+                code="singpass_browser_mismatch",
+            )
+        pending = PendingLogin(state, attempt.nonce, attempt.code_verifier, attempt.dpop_key)
+        identity = await singpass.finish_login(code, pending)
+    except (SingpassError, SingpassStateError) as error:
+        await _refuse(session, audit, error.code)
+        error.keep_changes = True
+        raise
+    patient = await sign_in_with_singpass(session, key, identity.uuid, identity.nric)
+    if replaced_session is not None:
+        await revoke_session(session, replaced_session)
+    new = await start_session(session, settings, kind="patient", subject_id=patient.id)
+    await record(
+        session,
+        "patient.sign_in",
+        AuditContext("patient", patient.id, audit.client_hash),
+        subject_kind="patient",
+        subject_id=patient.id,
+        method="singpass",
+        new_patient=patient.is_new,
+    )
+    return FinishedLogin(new, patient, attempt.return_to)
+
+
+async def _refuse(session: AsyncSession, audit: AuditContext, reason: str) -> None:
+    await record(session, "patient.sign_in.failed", audit, method="singpass", reason=reason)
+
+
+async def record_sign_out_everywhere(
+    session: AsyncSession, audit: AuditContext, kind: str, subject_id: uuid.UUID, ended: int
+) -> None:
+    await record(
+        session,
+        f"{kind}.sign_out_everywhere",
+        audit,
+        subject_kind=kind,
+        subject_id=subject_id,
+        sessions_ended=ended,
+    )

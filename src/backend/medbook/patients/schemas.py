@@ -1,0 +1,59 @@
+"""What the patients API accepts and answers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, Field
+
+from medbook.patients.models import Patient
+from medbook.patients.service import ContactDetails
+from medbook.schemas import StrictModel
+
+
+def _singapore_phone(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, "SG")
+    except phonenumbers.NumberParseException as error:
+        raise ValueError("is not a phone number") from error
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number (e.g. +65 8123 4567)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+PhoneNumber = Annotated[str, Field(min_length=3, max_length=32), AfterValidator(_singapore_phone)]
+
+
+class ContactIn(StrictModel):
+    full_name: str = Field(min_length=1, max_length=200, examples=["Tan Mei Ling"])
+    phone: PhoneNumber = Field(examples=["+65 9123 4567"])
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+    def to_contact(self) -> ContactDetails:
+        return ContactDetails(self.full_name, self.phone, self.email)
+
+
+class PatientOut(BaseModel):
+    id: uuid.UUID
+    full_name: str | None
+    phone: str | None
+    email: str | None
+    nric_masked: str | None = Field(
+        description="The NRIC/FIN as staff and the patient see it (S****567A); never in full."
+    )
+    needs_contact_details: bool = Field(
+        description="True until the patient has given a name and phone number."
+    )
+
+    @classmethod
+    def from_row(cls, patient: Patient) -> PatientOut:
+        return cls(
+            id=patient.id,
+            full_name=patient.full_name,
+            phone=patient.phone,
+            email=patient.email,
+            nric_masked=patient.nric_masked,
+            needs_contact_details=patient.full_name is None or patient.phone is None,
+        )
