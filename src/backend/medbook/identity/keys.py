@@ -71,16 +71,12 @@ class RelyingPartyKeys:
     """Our loaded key set: the newest signing key, every decryption key, and the public JWKS."""
 
     def __init__(self, keys: list[dict[str, Any]]) -> None:
-        # Oldest first: by creation time, then by place in the file (rotation appends).
-        by_age = sorted(
-            (
-                (created_at, position, key)
-                for position, (key, created_at) in enumerate(_import_key(entry) for entry in keys)
-            ),
-            key=lambda item: (item[0], item[1]),
-        )
-        self._signing = [key for _, _, key in by_age if key.get("use") == "sig"]
-        self._encryption = [key for _, _, key in by_age if key.get("use") == "enc"]
+        imported = [_import_key(entry) for entry in keys]
+        # Oldest first by creation time; the sort is stable, so ties keep file order (rotation
+        # appends).
+        by_age = [key for key, _ in sorted(imported, key=lambda pair: pair[1])]
+        self._signing = [key for key in by_age if key.get("use") == "sig"]
+        self._encryption = [key for key in by_age if key.get("use") == "enc"]
         if not self._signing or not self._encryption:
             raise KeySetError(
                 "The Singpass key set needs at least one signing and one encryption key: "
@@ -173,18 +169,15 @@ def _new_key(use: KeyUse, created_at: datetime) -> dict[str, Any]:
 
 
 def _retire(entries: list[dict[str, Any]], keep: int) -> tuple[list[dict[str, Any]], list[str]]:
-    kept: list[dict[str, Any]] = []
     retired: list[str] = []
     for use in ("sig", "enc"):
-        of_use = [e for e in entries if e.get("use") == use]
-        newest_first = sorted(
-            enumerate(of_use), key=lambda pair: (pair[1]["created_at"], pair[0]), reverse=True
+        # Oldest first, ties in file order as above.
+        of_use = sorted(
+            (entry for entry in entries if entry.get("use") == use),
+            key=lambda entry: str(entry.get("created_at", "")),
         )
-        kept.extend(entry for _, entry in newest_first[:keep])
-        retired.extend(entry["kid"] for _, entry in newest_first[keep:])
-    order = {id(entry): index for index, entry in enumerate(entries)}
-    kept.sort(key=lambda entry: order[id(entry)])
-    return kept, retired
+        retired.extend(entry["kid"] for entry in of_use[:-keep])
+    return [entry for entry in entries if entry["kid"] not in retired], retired
 
 
 def _import_key(entry: dict[str, Any]) -> tuple[ECKey, str]:
