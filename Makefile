@@ -12,7 +12,7 @@ export UV_LINK_MODE ?= copy
 
 PG_SERVICE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help run test lint typecheck pytest test-pg bench openapi migrate seed clean
+.PHONY: help run test lint typecheck pytest test-pg bench openapi migrate seed clean peers
 
 help:
 	@echo "make run      install what is missing, migrate, seed demo data, serve on http://localhost:8000"
@@ -29,10 +29,18 @@ $(UV):
 	$(UV) sync --frozen
 	@touch $@
 
-run: .venv/.synced
+run: .venv/.synced peers
 	$(RUN) medbook migrate
 	$(RUN) medbook seed-demo
-	$(RUN) medbook serve
+	$(RUN) medbook keys generate --if-missing
+	UV=$(UV) scripts/run-dev.sh
+
+# The local peers (MockPass, oidc-provider) from npm, exactly as locked.
+peers: tests/peers/node_modules/.installed
+
+tests/peers/node_modules/.installed: tests/peers/package.json tests/peers/package-lock.json
+	npm ci --prefix tests/peers --no-audit --no-fund
+	@touch $@
 
 migrate: .venv/.synced
 	$(RUN) medbook migrate
@@ -49,10 +57,10 @@ lint: .venv/.synced
 typecheck: .venv/.synced
 	$(RUN) mypy
 
-pytest: .venv/.synced
+pytest: .venv/.synced peers
 	$(RUN) pytest
 
-test-pg: .venv/.synced
+test-pg: .venv/.synced peers
 	TEST_DATABASE_URL=$(PG_SERVICE_URL) $(RUN) pytest
 
 bench: .venv/.synced

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import httpx
 
-STAFF_TOKEN = "test-staff-token"
-
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -38,6 +36,7 @@ def start_live_server(
     extra_args: Sequence[str] = (),
     scheme: str = "http",
     verify: ssl.SSLContext | bool = True,
+    port: int | None = None,
     **env: str,
 ) -> LiveServer:
     """Start `medbook serve` and wait for /readyz.
@@ -45,11 +44,10 @@ def start_live_server(
     `extra_args` go to `medbook serve` (e.g. --tls-cert/--tls-key, with scheme="https" and a
     `verify` context that trusts the test CA for the readiness probe).
     """
-    port = free_port()
+    port = port or free_port()
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "MEDBOOK_STAFF_API_TOKEN": STAFF_TOKEN,
         "MEDBOOK_LOG_LEVEL": "warning",
         **env,
     }

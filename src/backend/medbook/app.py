@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from medbook import __version__
 from medbook.booking.routes import router as booking_router
@@ -20,6 +21,7 @@ from medbook.identity.keys import RelyingPartyKeys, rp_keys_path
 from medbook.identity.rate_limits import RateLimits
 from medbook.identity.routes import router as identity_router
 from medbook.identity.singpass import SingpassClient, SingpassConfig
+from medbook.identity.staff_routes import router as staff_auth_router
 from medbook.identity.wellknown import router as wellknown_router
 from medbook.outbound import outbound_client
 from medbook.patients.routes import router as patients_router
@@ -77,10 +79,13 @@ def create_app() -> FastAPI:
     allowed_origins = frozenset({origin_of(get_settings().public_base_url)})
     app.add_middleware(SecurityMiddleware, allowed_origins=allowed_origins)
     app.include_router(health_router)
+    # Until the web app lands, the front door is the interactive API documentation.
+    app.add_api_route("/", lambda: RedirectResponse("/docs"), include_in_schema=False)
     app.include_router(wellknown_router)
     app.include_router(identity_router)
     app.include_router(patients_router)
     app.include_router(clinics_router)
     app.include_router(booking_router)
     app.include_router(staff_router)
+    app.include_router(staff_auth_router)
     return app

@@ -13,7 +13,9 @@ from medbook.settings import Settings, get_settings
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async for session in transaction(request.app.state.sessions):
+    # A context manager, not a nested generator: the handler's exception must reach
+    # transaction() itself, which decides between commit and rollback by its kind.
+    async with transaction(request.app.state.sessions) as session:
         yield session
 
 
