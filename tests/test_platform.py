@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -75,6 +76,22 @@ def test_serve_refuses_an_unmigrated_database_and_says_what_to_do(scratch_databa
     )
     assert result.returncode == 1
     assert "medbook migrate" in result.stderr
+
+
+def test_serve_refuses_to_start_without_keys_and_says_what_to_do(
+    database_url: str, tmp_path: Path
+) -> None:
+    environment = {**os.environ, "DATABASE_URL": database_url, "MEDBOOK_KEYS_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "medbook", "serve", "--port", "1"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "medbook keys generate" in result.stderr
 
 
 def test_check_reports_an_unmigrated_database(scratch_database: str) -> None:

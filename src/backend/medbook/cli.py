@@ -14,10 +14,14 @@ import typer
 from sqlalchemy import text
 
 from medbook import schema
+from medbook.data_key import DataKey, DataKeyError
 from medbook.db import create_engine, database_url, session_factory
+from medbook.identity.cli import keys_app
+from medbook.identity.keys import KeySetError, RelyingPartyKeys, rp_keys_path
 from medbook.settings import REPO_ROOT, get_settings
 
 app = typer.Typer(help="Medical Inc. booking platform.", no_args_is_help=True, add_completion=False)
+app.add_typer(keys_app, name="keys")
 
 
 def _database() -> str:
@@ -101,7 +105,9 @@ def serve(
     url = _database()
     try:
         schema.ensure_migrated_sync(url)
-    except schema.SchemaNotMigratedError as error:
+        DataKey.load(settings.keys_dir)
+        RelyingPartyKeys.load(rp_keys_path(settings.keys_dir))
+    except (schema.SchemaNotMigratedError, DataKeyError, KeySetError) as error:
         typer.secho(f"medbook cannot start: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from None
     # Worker processes (and anything they spawn) use the same server this process resolved.

@@ -1,4 +1,5 @@
-"""`medbook keys ...`: the operator's commands for the Singpass relying-party key set."""
+"""`medbook keys ...`: the operator's commands for our key material: the Singpass
+relying-party key set and the data key that encrypts NRICs and TOTP secrets at rest."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from medbook.data_key import DATA_KEY_FILE, generate_data_key
 from medbook.identity.keys import KeySetError, generate_key_set, rp_keys_path
 from medbook.settings import get_settings
 
@@ -53,10 +55,17 @@ def generate(
         typer.Option("--keys-dir", help="Folder of the key files (default: MEDBOOK_KEYS_DIR)."),
     ] = None,
 ) -> None:
-    """Create the Singpass key set (<keys-dir>/rp-keys.json, mode 0600), or rotate it."""
+    """Create the key files in <keys-dir> (mode 0600), or rotate them.
+
+    rp-keys.json: the Singpass key set. data-key.json: the data key (rotation adds a new key
+    for new values; older values stay readable with the old one).
+    """
     if keep is not None and not rotate:
         raise typer.BadParameter("--keep only applies together with --rotate", param_hint="--keep")
-    path = rp_keys_path(keys_dir or get_settings().keys_dir)
+    directory = keys_dir or get_settings().keys_dir
+    if generate_data_key(directory, rotate=rotate):
+        typer.echo(f"data key {'rotated' if rotate else 'created'} at {directory / DATA_KEY_FILE}")
+    path = rp_keys_path(directory)
     try:
         change = generate_key_set(path, rotate=rotate, if_missing=if_missing, keep=keep)
     except KeySetError as exc:
