@@ -54,7 +54,9 @@ class DataKey:
         be passed off as a TOTP secret."""
         kid = self.current.encode()
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext.encode(), purpose.encode())
+        sealed = AESGCM(self.keys[self.current]).encrypt(
+            nonce, plaintext.encode(), purpose.encode()
+        )
         return bytes([len(kid)]) + kid + nonce + sealed
 
     def decrypt(self, blob: bytes, *, purpose: str) -> str:
@@ -64,7 +66,9 @@ class DataKey:
         sealed = blob[1 + kid_length + _NONCE_BYTES :]
         key = self.keys.get(kid)
         if key is None:
-            raise DataKeyError(f"A value was sealed with key {kid!r}, which is not in the key file.")
+            raise DataKeyError(
+                f"A value was sealed with key {kid!r}, which is not in the key file."
+            )
         try:
             return AESGCM(key).decrypt(nonce, sealed, purpose.encode()).decode()
         except InvalidTag:
@@ -86,7 +90,11 @@ def generate_data_key(keys_dir: Path, *, rotate: bool = False) -> bool:
         document = {"keys": [], "index_key": _b64encode(secrets.token_bytes(32))}
     created = datetime.now(UTC).isoformat(timespec="seconds")
     document["keys"].append(
-        {"kid": secrets.token_hex(4), "key": _b64encode(secrets.token_bytes(32)), "created": created}
+        {
+            "kid": secrets.token_hex(4),
+            "key": _b64encode(secrets.token_bytes(32)),
+            "created": created,
+        }
     )
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_suffix(".tmp")

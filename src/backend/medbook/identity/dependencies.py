@@ -98,9 +98,7 @@ async def data_key(request: Request) -> DataKey:
 AppDataKey = Annotated[DataKey, Depends(data_key)]
 
 
-async def audit_context(
-    request: Request, key: AppDataKey, view: OptionalSession
-) -> AuditContext:
+async def audit_context(request: Request, key: AppDataKey, view: OptionalSession) -> AuditContext:
     """The caller for the audit trail: their id, and a keyed hash of their address."""
     address = request.client.host if request.client else "unknown"
     client_hash = key.blind_index(address, purpose="client-address")

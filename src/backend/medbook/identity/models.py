@@ -97,7 +97,9 @@ class UserSession(Base):
         # A staff session is only good for everything once the second factor is through.
         CheckConstraint("stage IN ('full', 'second_factor', 'enrol')", name="stage"),
         CheckConstraint("kind = 'staff' OR stage = 'full'", name="patients_have_no_second_factor"),
-        Index("ix_user_sessions_patient", "patient_id", postgresql_where=text("revoked_at IS NULL")),
+        Index(
+            "ix_user_sessions_patient", "patient_id", postgresql_where=text("revoked_at IS NULL")
+        ),
         Index("ix_user_sessions_staff", "staff_id", postgresql_where=text("revoked_at IS NULL")),
     )
 

@@ -170,9 +170,7 @@ async def revoke_session(session: AsyncSession, session_id: uuid.UUID) -> None:
     )
 
 
-async def revoke_all_sessions(
-    session: AsyncSession, *, kind: Kind, subject_id: uuid.UUID
-) -> int:
+async def revoke_all_sessions(session: AsyncSession, *, kind: Kind, subject_id: uuid.UUID) -> int:
     """Sign out everywhere; answers how many sessions ended."""
     subject = UserSession.patient_id if kind == "patient" else UserSession.staff_id
     result = await session.execute(

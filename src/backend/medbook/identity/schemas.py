@@ -1,0 +1,161 @@
+"""What the staff sign-in and staff administration APIs accept and answer.
+
+No answer carries a password hash or a second-factor secret, except the two that exist to show
+one once: a new authenticator's secret (enrolment) and new recovery codes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from medbook.identity.permissions import Grant, Role
+from medbook.identity.staff import StaffView
+from medbook.identity.staff_repository import GrantRow
+
+
+class StrictModel(BaseModel):
+    # Unknown fields are an error, not silently dropped. Strings are not stripped: a password
+    # is taken exactly as typed (names and emails are tidied by the service).
+    model_config = ConfigDict(extra="forbid")
+
+
+# Long enough for any passphrase the policy allows (and then some, so the policy can say what is
+# wrong); short enough that nobody makes us hash a megabyte.
+Password = Annotated[str, Field(min_length=1, max_length=1024)]
+TotpCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["123456"])]
+RecoveryCode = Annotated[str, Field(min_length=8, max_length=32, examples=["abcde-fghjk"])]
+EmailAddress = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=254,
+        pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$",
+        examples=["mei.ling.tan@medical.example"],
+    ),
+]
+
+
+class SignInIn(StrictModel):
+    email: str = Field(min_length=1, max_length=254, examples=["mei.ling.tan@medical.example"])
+    password: Password
+
+
+class SignInOut(BaseModel):
+    next: Literal["second_factor", "enrol"] = Field(
+        description="second_factor: POST a code to /second-factor. enrol: POST /enrolment, "
+        "scan the QR code, then POST the first code to /enrolment/confirm."
+    )
+    csrf_token: str = Field(description="Send as X-CSRF-Token with the next step.")
+    expires_at: datetime = Field(description="The next step must come before this.")
+
+
+class SecondFactorIn(StrictModel):
+    code: TotpCode | None = Field(default=None, description="The authenticator app's code.")
+    recovery_code: RecoveryCode | None = Field(
+        default=None, description="Instead of a code: one of the recovery codes (each works once)."
+    )
+
+    @model_validator(mode="after")
+    def one_of_them(self) -> Self:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("give either code or recovery_code")
+        return self
+
+
+class SignedInOut(BaseModel):
+    staff_id: uuid.UUID
+    csrf_token: str = Field(description="The new session's CSRF token (the old one is void).")
+    expires_at: datetime
+
+
+class EnrolmentOut(BaseModel):
+    secret: str = Field(description="Base32, for typing into the app by hand. Shown once.")
+    otpauth_uri: str
+    qr_svg: str = Field(description="The otpauth URI as a QR code, an SVG document.")
+
+
+class CodeIn(StrictModel):
+    code: TotpCode
+
+
+class EnrolmentConfirmedOut(SignedInOut):
+    recovery_codes: list[str] = Field(
+        description="Ten one-time codes for when the phone is not at hand. Shown only now."
+    )
+
+
+class PasswordChangeIn(StrictModel):
+    current_password: Password
+    new_password: Password
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str] = Field(
+        description="The new codes; the previous ones no longer work."
+    )
+
+
+class RoleGrantIn(StrictModel):
+    role: Role
+    clinic_id: uuid.UUID | None = Field(
+        default=None, description="The clinic; null grants the role at every clinic."
+    )
+
+    def to_grant(self) -> Grant:
+        return Grant(self.role, self.clinic_id)
+
+
+class StaffCreateIn(StrictModel):
+    email: EmailAddress
+    full_name: str = Field(min_length=1, max_length=200, examples=["Tan Mei Ling"])
+    password: Password = Field(
+        description="The first password, given to the person in a safe way. At least 12 "
+        "characters, not a common password, without their name or email."
+    )
+    roles: list[RoleGrantIn] = Field(min_length=1, max_length=50)
+
+
+class RoleGrantOut(BaseModel):
+    id: uuid.UUID
+    role: Role
+    clinic_id: uuid.UUID | None
+    granted_by: uuid.UUID | None
+    granted_at: datetime
+
+    @classmethod
+    def from_row(cls, row: GrantRow) -> RoleGrantOut:
+        return cls(
+            id=row.id,
+            role=row.role,
+            clinic_id=row.clinic_id,
+            granted_by=row.granted_by,
+            granted_at=row.granted_at,
+        )
+
+
+class StaffOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    active: bool
+    enrolled: bool = Field(description="Has a confirmed authenticator (else enrols at sign-in).")
+    locked_until: datetime | None = Field(description="Set while locked after failed attempts.")
+    created_at: datetime
+    roles: list[RoleGrantOut]
+
+    @classmethod
+    def from_view(cls, view: StaffView) -> StaffOut:
+        return cls(
+            id=view.id,
+            email=view.email,
+            full_name=view.full_name,
+            active=view.active,
+            enrolled=view.enrolled,
+            locked_until=view.locked_until,
+            created_at=view.created_at,
+            roles=[RoleGrantOut.from_row(row) for row in view.grants],
+        )
