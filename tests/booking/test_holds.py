@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from medbook.settings import get_settings
 from tests.auth import AppClient, patient_headers
 from tests.factories import World, make_world
 
@@ -64,3 +66,33 @@ async def test_an_overlapping_hold_is_refused_with_a_code(
     assert second.status_code == 409
     assert second.headers["content-type"] == "application/problem+json"
     assert second.json()["code"] == "slot_taken"
+
+
+async def test_holding_too_often_is_rate_limited_per_person(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDBOOK_HOLD_RATE_LIMIT", "2/minute")
+    get_settings.cache_clear()
+    from medbook.app import create_app
+
+    world = await make_world(session)
+    app = create_app()
+    async with app.router.lifespan_context(app), AppClient(app, base_url="https://t") as client:
+        eager = await client.patient("eager")
+        answers = [
+            await client.post(
+                "/api/v1/holds", json=hold_body(world, hour=9 + n), headers=eager.headers
+            )
+            for n in range(3)
+        ]
+        other = await client.post(
+            "/api/v1/holds",
+            json=hold_body(world, hour=14),
+            headers=await patient_headers(client, "calm"),
+        )
+    get_settings.cache_clear()
+
+    assert [answer.status_code for answer in answers] == [201, 201, 429]
+    assert answers[2].json()["code"] == "rate_limited"
+    assert int(answers[2].headers["Retry-After"]) > 0
+    assert other.status_code == 201
