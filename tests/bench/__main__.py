@@ -1,7 +1,9 @@
 """`make bench`: booking throughput and week-view latency, each beside its bare-SQL limit.
 
 Runs on a database of its own (medbook_bench on the embedded server, or BENCH_DATABASE_URL),
-seeded with the demo clinics and 50,000 appointments, against a real `medbook serve` process.
+seeded with the demo clinics and 50,000 appointments, against a real `medbook serve` process
+with throwaway keys. Every hold and confirm is made by a signed-in patient (a session row and
+its cookie, made up front in bulk), as the API requires.
 Prints a Markdown report; copy it into docs/performance.md with the machine and the date.
 """
 
@@ -30,9 +32,12 @@ from medbook import schema
 from medbook.booking import repository
 from medbook.booking.availability import local_day_bounds
 from medbook.booking.states import active_statuses_sql
+from medbook.data_key import generate_data_key
 from medbook.db import asyncpg_dsn, start_embedded_server
+from medbook.identity import sessions
+from medbook.identity.keys import generate_key_set, rp_keys_path
 from medbook.settings import REPO_ROOT
-from tests.bench.data import build
+from tests.bench.data import SignedInPatient, build, sign_in_patients
 from tests.bench.http import KeepAliveConnection
 from tests.live import start_live_server, stop_live_server
 
@@ -97,12 +102,12 @@ async def free_slots(
 
 
 async def bench_api_holds(
-    server_url: str, gp_id: str, slots: list[dict[str, Any]]
+    server_url: str, gp_id: str, slots: list[dict[str, Any]], patients: list[SignedInPatient]
 ) -> tuple[float, list[float]]:
     # A fresh connection per patient, as a load balancer would spread them: long-lived
     # connections would all stick to whichever worker process accepted them first.
 
-    def job(slot: dict[str, Any]) -> Callable[[], Awaitable[float]]:
+    def job(slot: dict[str, Any], patient: SignedInPatient) -> Callable[[], Awaitable[float]]:
         async def hold_then_confirm() -> float:
             connection = KeepAliveConnection(server_url)
             try:
@@ -113,16 +118,13 @@ async def bench_api_holds(
                     "service_id": gp_id,
                     "start": slot["start"],
                 }
-                held = await connection.request(
-                    "POST", "/api/v1/holds", body, {"X-Client-Id": str(uuid.uuid4())}
-                )
+                held = await connection.request("POST", "/api/v1/holds", body, patient.headers)
                 assert held.status == 201, held.body
-                hold = held.json()
                 confirmed = await connection.request(
                     "POST",
-                    f"/api/v1/holds/{hold['hold_id']}/confirm",
+                    f"/api/v1/holds/{held.json()['hold_id']}/confirm",
                     {"patient": {"full_name": "Bench Patient", "phone": "+65 9123 4567"}},
-                    {"X-Hold-Token": hold["hold_token"]},
+                    patient.headers,
                 )
                 assert confirmed.status == 200, confirmed.body
                 return (time.perf_counter() - started) * 1000
@@ -131,11 +133,19 @@ async def bench_api_holds(
 
         return hold_then_confirm
 
-    return await run_concurrently([job(slot) for slot in slots], CONCURRENCY)
+    jobs = [job(slot, patient) for slot, patient in zip(slots, patients, strict=True)]
+    return await run_concurrently(jobs, CONCURRENCY)
+
+
+def positional(statement: object, names: list[str]) -> str:
+    """A SQLAlchemy text() statement with :named parameters, as asyncpg's $1, $2, ..."""
+    return re.sub(r"(?<!:):(\w+)", lambda m: f"${names.index(m.group(1)) + 1}", str(statement))
 
 
 # The statements the API issues for one hold and one confirm, in the same order, driven
-# straight through asyncpg: the limit the API is measured against.
+# straight through asyncpg: the limit the API is measured against. Each request starts with
+# the session lookup, which also refreshes the session's last_seen_at when it is stale.
+RESOLVE_SQL = positional(sessions._RESOLVE, ["token_hash", "touch_every"])
 TARGET_SQL = """
 SELECT c.*, p.*, s.*,
        EXISTS (SELECT 1 FROM practitioner_services ps WHERE ps.practitioner_id = $2 AND ps.service_id = $3),
@@ -152,11 +162,7 @@ SCHEDULE_PARAMS = [
     "span_end",
     "exclude",
 ]
-SCHEDULE_SQL = re.sub(
-    r"(?<!:):(\w+)",
-    lambda m: f"${SCHEDULE_PARAMS.index(m.group(1)) + 1}",
-    str(repository.SCHEDULE_SQL),
-)
+SCHEDULE_SQL = positional(repository.SCHEDULE_SQL, SCHEDULE_PARAMS)
 COUNT_SQL = "SELECT count(*) FROM appointments WHERE holder = $1 AND status = 'held' AND hold_expires_at > now()"
 EXPIRE_SQL = """
 UPDATE appointments SET status = 'expired', updated_at = now()
@@ -164,24 +170,22 @@ UPDATE appointments SET status = 'expired', updated_at = now()
    AND blocked && tstzrange($3, $4, '[)')
 """
 HOLD_SQL = """
-INSERT INTO appointments (kind, status, clinic_id, practitioner_id, room_id, service_id, starts_at, ends_at,
-                          blocked, hold_expires_at, access_token_hash, holder, source)
-VALUES ('appointment', 'held', $1, $2, $3, $4, $5, $6, tstzrange($7, $8, '[)'), now() + make_interval(secs => 300),
-        $9, $10, 'online')
+INSERT INTO appointments (kind, status, clinic_id, practitioner_id, room_id, service_id, patient_id, starts_at,
+                          ends_at, blocked, hold_expires_at, holder, source)
+VALUES ('appointment', 'held', $1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9, '[)'),
+        now() + make_interval(secs => 300), $10, 'online')
 RETURNING *
 """
 LOAD_SQL = """
 SELECT a.*, c.*, now() FROM appointments a JOIN clinics c ON c.id = a.clinic_id
  WHERE a.id = $1 FOR UPDATE OF a
 """
-PATIENT_SQL = "INSERT INTO patients (full_name, phone, email) VALUES ($1, $2, NULL) RETURNING id"
-CONFIRM_SQL = """
-UPDATE appointments SET status = 'confirmed', updated_at = now(), patient_id = $2 WHERE id = $1
-"""
+CONTACT_SQL = "UPDATE patients SET full_name = $1, phone = $2, email = $3 WHERE id = $4"
+CONFIRM_SQL = "UPDATE appointments SET status = 'confirmed', updated_at = now() WHERE id = $1"
 
 
 async def bench_sql_holds(
-    url: str, gp: asyncpg.Record, slots: list[dict[str, Any]]
+    url: str, gp: asyncpg.Record, slots: list[dict[str, Any]], patients: list[SignedInPatient]
 ) -> tuple[float, list[float]]:
     """The hold and confirm transactions as the app issues them, minus Python and HTTP."""
     pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=CONCURRENCY, max_size=CONCURRENCY)
@@ -204,7 +208,7 @@ async def bench_sql_holds(
                 return t["room_id"]  # type: ignore[no-any-return]
         return None
 
-    def job(slot: dict[str, Any]) -> Callable[[], Awaitable[float]]:
+    def job(slot: dict[str, Any], patient: SignedInPatient) -> Callable[[], Awaitable[float]]:
         async def hold_then_confirm() -> float:
             started = time.perf_counter()
             start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
@@ -214,19 +218,21 @@ async def bench_sql_holds(
             blocked_end = end + timedelta(minutes=gp["buffer_after_minutes"])
             day = start.date()
             span = local_day_bounds(SINGAPORE, day, day)
-            holder = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
             lock_key = int.from_bytes(
-                hashlib.sha256(holder.encode()).digest()[:8], "big", signed=True
+                hashlib.sha256(patient.holder.encode()).digest()[:8], "big", signed=True
             )
-            token_hash = hashlib.sha256(uuid.uuid4().bytes).digest()
+            touch_every = sessions.TOUCH_EVERY_SECONDS
             async with pool.acquire() as connection:
                 async with connection.transaction():
+                    token_hash = sessions.hash_token(patient.token)
+                    signed_in = await connection.fetchrow(RESOLVE_SQL, token_hash, touch_every)
+                    assert signed_in is not None
                     await connection.fetchrow(TARGET_SQL, clinic, practitioner, gp["id"])
                     await connection.fetchrow(
                         SCHEDULE_SQL, [practitioner], [clinic], day, day, span[0], span[1], None
                     )
                     await connection.execute("SELECT pg_advisory_xact_lock($1)", lock_key)
-                    await connection.fetchval(COUNT_SQL, holder)
+                    await connection.fetchval(COUNT_SQL, patient.holder)
                     await connection.execute(
                         EXPIRE_SQL, practitioner, room, blocked_start, blocked_end
                     )
@@ -236,23 +242,29 @@ async def bench_sql_holds(
                         practitioner,
                         room,
                         gp["id"],
+                        patient.patient_id,
                         start,
                         end,
                         blocked_start,
                         blocked_end,
-                        token_hash,
-                        holder,
+                        patient.holder,
                     )
                 async with connection.transaction():
+                    token_hash = sessions.hash_token(patient.token)
+                    signed_in = await connection.fetchrow(RESOLVE_SQL, token_hash, touch_every)
+                    assert signed_in is not None
                     await connection.fetchrow(LOAD_SQL, hold["id"])
-                    patient = await connection.fetchval(PATIENT_SQL, "Bench Patient", "+6591234567")
-                    await connection.execute(CONFIRM_SQL, hold["id"], patient)
+                    await connection.execute(
+                        CONTACT_SQL, "Bench Patient", "+6591234567", None, patient.patient_id
+                    )
+                    await connection.execute(CONFIRM_SQL, hold["id"])
             return (time.perf_counter() - started) * 1000
 
         return hold_then_confirm
 
+    jobs = [job(slot, patient) for slot, patient in zip(slots, patients, strict=True)]
     try:
-        return await run_concurrently([job(slot) for slot in slots], CONCURRENCY)
+        return await run_concurrently(jobs, CONCURRENCY)
     finally:
         await pool.close()
 
@@ -358,6 +370,8 @@ async def measure(url: str, server_url: str, today: date) -> str:
         slots = await free_slots(http, gp_id, today + timedelta(days=3), 26)
     needed = 2 * OPERATIONS * ROUNDS
     assert len(slots) >= needed, f"only {len(slots)} free slots, need {needed}"
+    # One patient per hold, half for the API and half for bare SQL, all signed in up front.
+    patients = await sign_in_patients(url, needed)
     # The machine is shared and noisy: alternate API and SQL rounds and compare medians.
     api_rates: list[float] = []
     sql_rates: list[float] = []
@@ -366,11 +380,14 @@ async def measure(url: str, server_url: str, today: date) -> str:
     week_api: list[float] = []
     week_sql: list[float] = []
     for round_number in range(ROUNDS):
-        batch = slots[2 * OPERATIONS * round_number : 2 * OPERATIONS * (round_number + 1)]
-        rate, latency = await bench_api_holds(server_url, gp_id, batch[:OPERATIONS])
+        this_round = slice(2 * OPERATIONS * round_number, 2 * OPERATIONS * (round_number + 1))
+        batch, people = slots[this_round], patients[this_round]
+        rate, latency = await bench_api_holds(
+            server_url, gp_id, batch[:OPERATIONS], people[:OPERATIONS]
+        )
         api_rates.append(rate)
         api_latency += latency
-        rate, latency = await bench_sql_holds(url, gp, batch[OPERATIONS:])
+        rate, latency = await bench_sql_holds(url, gp, batch[OPERATIONS:], people[OPERATIONS:])
         sql_rates.append(rate)
         sql_latency += latency
         api, sql = await bench_week_view(
@@ -405,9 +422,14 @@ def main() -> None:
     started = time.perf_counter()
     today, count = build(url)
     print(f"seeded {count:,} appointments in {time.perf_counter() - started:.1f} s", flush=True)
-    log = Path(tempfile.mkdtemp()) / "server.log"
+    scratch = Path(tempfile.mkdtemp())
+    log = scratch / "server.log"
+    # Throwaway keys: the server will not start without a data key and a Singpass key set.
+    keys = scratch / "keys"
+    generate_data_key(keys)
+    generate_key_set(rp_keys_path(keys), rotate=False)
     # One API process per core, as production would run them.
-    server = start_live_server(url, log, workers=API_WORKERS)
+    server = start_live_server(url, log, workers=API_WORKERS, MEDBOOK_KEYS_DIR=str(keys))
     try:
         report = asyncio.run(measure(url, server.url, today))
     finally:

@@ -1,12 +1,14 @@
-"""Benchmark data: the demo clinics plus 50,000 past and future appointments."""
+"""Benchmark data: the demo clinics plus 50,000 past and future appointments, and signed-in
+patients to book with."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Hashable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +19,9 @@ from medbook.booking.availability import slot_rules
 from medbook.clinics.demo import seed_demo
 from medbook.clinics.models import Clinic, Service, WeeklyAvailability
 from medbook.db import asyncpg_dsn, create_engine, session_factory
+from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE, hash_token, idle_seconds
 from medbook.scheduling import Interval, WeeklyRule, find_slots, working_windows
+from medbook.settings import get_settings
 
 # (clinic, practitioner, room, service, start, end, blocked interval)
 VisitRow = tuple[uuid.UUID, uuid.UUID, Hashable | None, uuid.UUID, datetime, datetime, Interval]
@@ -142,3 +146,67 @@ def build(url: str, target: int = 50_000) -> tuple[date, int]:
     today = asyncio.run(seed(url))
     rows = asyncio.run(appointment_rows(url, today, target, past_days=330, future_days=45))
     return today, asyncio.run(insert_appointments(url, rows, today))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedInPatient:
+    """A Singpass patient with a live session, as the sign-in flow would have left them."""
+
+    patient_id: uuid.UUID
+    token: str  # the session cookie's value; the database keeps only its hash
+    csrf_token: str
+
+    @property
+    def holder(self) -> str:
+        """The key the API counts live holds and rate limits against (Actor.key)."""
+        return f"patient:{self.patient_id}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Cookie": f"{SESSION_COOKIE}={self.token}", CSRF_HEADER: self.csrf_token}
+
+
+_INSERT_PATIENTS = """
+INSERT INTO patients (id, singpass_uuid) SELECT * FROM unnest($1::uuid[], $2::text[])
+"""
+# As identity.sessions.start_session writes them. last_seen_at is a minute back, as if the
+# patient signed in and then took a minute to pick a time: the hold's session lookup then
+# always refreshes last_seen_at and the confirm's never does, through the API and in bare SQL
+# alike, whatever the timing of the run.
+_INSERT_SESSIONS = """
+INSERT INTO user_sessions
+    (token_hash, kind, stage, patient_id, csrf_token, idle_seconds, last_seen_at, expires_at)
+SELECT token_hash, 'patient', 'full', patient_id, csrf_token, $4,
+       now() - interval '1 minute', now() + make_interval(secs => $5)
+  FROM unnest($1::bytea[], $2::uuid[], $3::text[]) AS s(token_hash, patient_id, csrf_token)
+"""
+
+
+async def sign_in_patients(url: str, count: int) -> list[SignedInPatient]:
+    """`count` patients, each signed in once, in two bulk statements: new Singpass patients,
+    who give their name and phone at checkout."""
+    settings = get_settings()
+    patients = [
+        SignedInPatient(uuid.uuid4(), secrets.token_urlsafe(32), secrets.token_urlsafe(32))
+        for _ in range(count)
+    ]
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                _INSERT_PATIENTS,
+                [p.patient_id for p in patients],
+                [str(uuid.uuid4()) for _ in patients],
+            )
+            await connection.execute(
+                _INSERT_SESSIONS,
+                [hash_token(p.token) for p in patients],
+                [p.patient_id for p in patients],
+                [p.csrf_token for p in patients],
+                idle_seconds(settings, "patient"),
+                settings.session_absolute_hours * 3600,
+            )
+        await connection.execute("ANALYZE patients, user_sessions")
+    finally:
+        await connection.close()
+    return patients
