@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.identity.permissions import Role
 from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE
-from tests.auth import SignedIn, sign_in_staff
+from tests.auth import SignedIn, sign_in_patient, sign_in_staff
 from tests.factories import make_world
 from tests.live import LiveServer
 
@@ -35,6 +35,7 @@ SINGPASS = r"^/api/v1/auth/singpass/"
 # account's lockout: five generated guesses lock the account, and a locked account's sessions
 # are no longer valid. They get a run of their own, with an account of their own.
 LOCKS_THE_ACCOUNT = ("/api/v1/staff/auth/password", "/api/v1/staff/auth/recovery-codes")
+PATIENT_PATHS = ("--include-path-regex", r"^/api/v1/(me|holds|appointments)")
 
 
 def fuzz(
@@ -103,4 +104,19 @@ async def test_no_generated_request_makes_the_server_fail(
     assert result.returncode == 0, failure(result)
     # Nothing in the run may have ended the session: otherwise most of it ran signed out.
     still = httpx.get(f"{live_server.url}/api/v1/session", headers=staff.cookie_only)
+    assert still.status_code == 200, f"the session ended during the run: {still.text}"
+
+
+async def test_no_generated_request_from_a_patient_makes_the_server_fail(
+    live_server: LiveServer, session: AsyncSession, tmp_path: Path
+) -> None:
+    # The patient's own paths answer a staff session with 403 before reaching their code: a
+    # signed-in patient reaches it.
+    await make_world(session)
+    patient = await sign_in_patient(session)
+
+    result = fuzz(live_server, patient, PATIENT_PATHS, tmp_path / "patient")
+
+    assert result.returncode == 0, failure(result)
+    still = httpx.get(f"{live_server.url}/api/v1/session", headers=patient.cookie_only)
     assert still.status_code == 200, f"the session ended during the run: {still.text}"
