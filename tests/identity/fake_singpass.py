@@ -8,18 +8,17 @@ made with joserfc, encrypted to the public half of our JWKS like a provider woul
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
 from joserfc import jwe, jwt
 from joserfc.jwk import ECKey
+
+from tests.identity.peers import BackgroundServer, JsonHandler
 
 FAKE_CLIENT_ID = "medbook-fake"
 FAKE_REDIRECT_URI = "http://127.0.0.1:9/singpass/callback"
@@ -104,23 +103,23 @@ def encrypt(
     return jwe.encrypt_compact(header, plaintext, public, registry=registry)
 
 
-class FakeSingpassServer:
+class FakeSingpassServer(BackgroundServer):
     """Runs a FakeSingpass on 127.0.0.1 in a thread."""
 
     def __init__(self) -> None:
         self.provider = FakeSingpass()
         provider = self.provider
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 if self.path == "/.well-known/openid-configuration":
-                    self._json(200, provider.discovery())
+                    self.send_json(200, provider.discovery())
                 elif self.path == "/jwks":
                     provider.jwks_fetches += 1
                     keys = [key.as_dict(private=False) for key in provider.published]
-                    self._json(200, {"keys": keys})
+                    self.send_json(200, {"keys": keys})
                 else:
-                    self._json(404, {"error": "not_found"})
+                    self.send_json(404, {"error": "not_found"})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -128,38 +127,19 @@ class FakeSingpassServer:
                 provider.requests.append(RecordedRequest(self.path, dict(self.headers), form))
                 if self.path == "/par":
                     request_uri = f"urn:fake:request:{uuid.uuid4()}"
-                    self._json(201, {"request_uri": request_uri, "expires_in": 60})
+                    self.send_json(201, {"request_uri": request_uri, "expires_in": 60})
                 elif self.path == "/token":
                     if provider.token_status != 200 or provider.next_id_token is None:
-                        self._json(provider.token_status, {"error": "invalid_grant"})
+                        self.send_json(provider.token_status, {"error": "invalid_grant"})
                         return
                     body = {
                         "access_token": "fake-access-token",
                         "token_type": "DPoP",
                         "id_token": provider.next_id_token,
                     }
-                    self._json(200, body)
+                    self.send_json(200, body)
                 else:
-                    self._json(404, {"error": "not_found"})
+                    self.send_json(404, {"error": "not_found"})
 
-            def _json(self, status: int, body: dict[str, Any]) -> None:
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        provider.issuer = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
+        provider.issuer = self.base_url

@@ -209,29 +209,27 @@ def _wait_for_discovery(peer: Peer) -> None:
 # --- a static JWKS endpoint (our public keys, until the real app serves them) ----------------
 
 
-class JwksServer:
-    """Serves a JWKS document over HTTP on 127.0.0.1 from a thread; `jwks` may be swapped."""
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler that answers JSON and keeps quiet in the test output."""
 
-    def __init__(self, jwks: Callable[[], dict[str, Any]]) -> None:
-        self.jwks = jwks
-        self.requests = 0
-        owner = self
+    def send_json(self, status: int, body: dict[str, Any]) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.requests += 1
-                body = json.dumps(owner.jwks()).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/.well-known/jwks.json"
+class BackgroundServer:
+    """A local HTTP server on a free port, serving from a thread until stopped."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -240,6 +238,23 @@ class JwksServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class JwksServer(BackgroundServer):
+    """Our public JWKS over HTTP, as the app's /.well-known/jwks.json would serve it."""
+
+    def __init__(self, jwks: Callable[[], dict[str, Any]]) -> None:
+        self.jwks = jwks
+        self.requests = 0
+        owner = self
+
+        class Handler(JsonHandler):
+            def do_GET(self) -> None:
+                owner.requests += 1
+                self.send_json(200, owner.jwks())
+
+        super().__init__(Handler)
+        self.url = f"{self.base_url}/.well-known/jwks.json"
 
 
 # --- playing the person in the browser ----------------------------------------------------------

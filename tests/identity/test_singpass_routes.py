@@ -197,6 +197,24 @@ async def test_a_code_from_another_attempt_is_refused(
     assert await sessions(session) == 0
 
 
+async def test_a_callback_naming_another_issuer_is_refused(
+    fapi_app: AppClient, session: AsyncSession
+) -> None:
+    authorize_url = await start_login(fapi_app)
+    back = parse_qs(
+        urlsplit(await fapi_sign_in(authorize_url, persona(), redirect_uri=TEST_REDIRECT_URI)).query
+    )
+    assert "iss" in back  # the FAPI peer names itself, as RFC 9207 providers do
+
+    response = await fapi_app.get(
+        CALLBACK,
+        params={"code": back["code"][0], "state": back["state"][0], "iss": "https://evil.example"},
+    )
+
+    assert_problem(response, 400, "singpass_issuer_mismatch")
+    assert await sessions(session) == 0
+
+
 async def test_an_attempt_older_than_ten_minutes_is_refused(
     fapi_app: AppClient, session: AsyncSession
 ) -> None:

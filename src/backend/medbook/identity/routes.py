@@ -112,6 +112,9 @@ async def singpass_callback(
     current: OptionalSession,
     state: Annotated[str, Query(min_length=1, max_length=256)],
     code: Annotated[str, Query(min_length=1, max_length=2048)],
+    iss: Annotated[
+        str | None, Query(max_length=500, description="The provider's name for itself (RFC 9207).")
+    ] = None,
 ) -> RedirectResponse:
     finished = await service.finish_singpass_login(
         session,
@@ -121,6 +124,7 @@ async def singpass_callback(
         audit,
         state=state,
         code=code,
+        issuer=iss,
         browser_binding=request.cookies.get(LOGIN_COOKIE),
         replaced_session=current.id if current else None,
     )

@@ -76,6 +76,7 @@ async def finish_singpass_login(
     *,
     state: str,
     code: str,
+    issuer: str | None,
     browser_binding: str | None,
     replaced_session: uuid.UUID | None,
 ) -> FinishedLogin:
@@ -105,6 +106,13 @@ async def finish_singpass_login(
             raise SingpassStateError(
                 "This sign-in was started in another browser. Please sign in again here.",
                 code="singpass_browser_mismatch",
+            )
+        # RFC 9207: a provider that names itself on the callback must be the one we asked, or
+        # a code from another provider is being passed off as Singpass's (mix-up attack).
+        if issuer is not None and issuer != (await singpass.metadata()).issuer:
+            raise SingpassStateError(
+                "This sign-in came back from an identity provider we did not send you to.",
+                code="singpass_issuer_mismatch",
             )
         pending = PendingLogin(state, attempt.nonce, attempt.code_verifier, attempt.dpop_key)
         identity = await singpass.finish_login(code, pending)
