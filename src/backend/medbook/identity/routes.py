@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, Field
 
 from medbook.deps import AppSettings, DbSession
 from medbook.errors import PROBLEM_RESPONSES
@@ -17,7 +14,8 @@ from medbook.identity.cookies import clear_session_cookie, set_session_cookie
 from medbook.identity.dependencies import AppDataKey, Audit, CurrentSession, OptionalSession
 from medbook.identity.rate_limits import AppRateLimits, client_address
 from medbook.identity.repository import LOGIN_ATTEMPT_MINUTES
-from medbook.identity.sessions import SessionView, revoke_all_sessions, revoke_session
+from medbook.identity.schemas import SessionOut
+from medbook.identity.sessions import revoke_all_sessions, revoke_session
 from medbook.identity.singpass import SingpassClient
 from medbook.patients import service as patients_service
 from medbook.patients.schemas import PatientOut
@@ -25,37 +23,6 @@ from medbook.patients.schemas import PatientOut
 router = APIRouter(prefix="/api/v1", tags=["sign-in"], responses=PROBLEM_RESPONSES)
 
 LOGIN_COOKIE = "__Host-medbook_singpass"
-
-
-class GrantOut(BaseModel):
-    role: str
-    clinic_id: uuid.UUID | None = Field(description="Null: every clinic.")
-
-
-class SessionOut(BaseModel):
-    kind: str = Field(description="patient or staff")
-    stage: str = Field(
-        description="full; or, for staff between password and code, second_factor or enrol"
-    )
-    csrf_token: str = Field(description="Send as X-CSRF-Token with every state-changing request.")
-    expires_at: datetime = Field(description="When the session ends however active it is.")
-    idle_expires_at: datetime = Field(description="When it ends if no request comes first.")
-    patient: PatientOut | None = None
-    staff_id: uuid.UUID | None = None
-    grants: list[GrantOut] = Field(default_factory=list)
-
-    @classmethod
-    def of(cls, view: SessionView, patient: PatientOut | None) -> SessionOut:
-        return cls(
-            kind=view.kind,
-            stage=view.stage,
-            csrf_token=view.csrf_token,
-            expires_at=view.expires_at,
-            idle_expires_at=view.idle_expires_at,
-            patient=patient,
-            staff_id=view.staff_id,
-            grants=[GrantOut(role=g.role.value, clinic_id=g.clinic_id) for g in view.staff_grants],
-        )
 
 
 def singpass_client(request: Request) -> SingpassClient:

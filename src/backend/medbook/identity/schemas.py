@@ -1,4 +1,4 @@
-"""What the staff sign-in and staff administration APIs accept and answer.
+"""What the sign-in, session and staff administration APIs accept and answer.
 
 No answer carries a password hash or a second-factor secret, except the two that exist to show
 one once: a new authenticator's secret (enrolment) and new recovery codes.
@@ -13,8 +13,10 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from medbook.identity.permissions import Grant, Role
+from medbook.identity.sessions import SessionView
 from medbook.identity.staff import StaffView
 from medbook.identity.staff_repository import GrantRow
+from medbook.patients.schemas import PatientOut
 
 
 class StrictModel(BaseModel):
@@ -158,4 +160,35 @@ class StaffOut(BaseModel):
             locked_until=view.locked_until,
             created_at=view.created_at,
             roles=[RoleGrantOut.from_row(row) for row in view.grants],
+        )
+
+
+class GrantOut(BaseModel):
+    role: str
+    clinic_id: uuid.UUID | None = Field(description="Null: every clinic.")
+
+
+class SessionOut(BaseModel):
+    kind: str = Field(description="patient or staff")
+    stage: str = Field(
+        description="full; or, for staff between password and code, second_factor or enrol"
+    )
+    csrf_token: str = Field(description="Send as X-CSRF-Token with every state-changing request.")
+    expires_at: datetime = Field(description="When the session ends however active it is.")
+    idle_expires_at: datetime = Field(description="When it ends if no request comes first.")
+    patient: PatientOut | None = None
+    staff_id: uuid.UUID | None = None
+    grants: list[GrantOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, view: SessionView, patient: PatientOut | None) -> SessionOut:
+        return cls(
+            kind=view.kind,
+            stage=view.stage,
+            csrf_token=view.csrf_token,
+            expires_at=view.expires_at,
+            idle_expires_at=view.idle_expires_at,
+            patient=patient,
+            staff_id=view.staff_id,
+            grants=[GrantOut(role=g.role.value, clinic_id=g.clinic_id) for g in view.staff_grants],
         )
