@@ -215,6 +215,22 @@ async def test_a_callback_naming_another_issuer_is_refused(
     assert await sessions(session) == 0
 
 
+async def test_an_id_token_for_another_nonce_signs_nobody_in(
+    fapi_app: AppClient, session: AsyncSession
+) -> None:
+    authorize_url = await start_login(fapi_app)
+    back = await fapi_sign_in(authorize_url, persona(), redirect_uri=TEST_REDIRECT_URI)
+    # The ID token carries the nonce of the attempt; an attempt expecting another must refuse it.
+    await session.execute(text("UPDATE singpass_logins SET nonce = 'another-attempts-nonce'"))
+    await session.commit()
+
+    response = await fapi_app.get(f"{CALLBACK}?{urlsplit(back).query}")
+
+    assert_problem(response, 401, "singpass_id_token_invalid")
+    assert await sessions(session) == 0
+    assert (await session.execute(text("SELECT count(*) FROM patients"))).scalar_one() == 0
+
+
 async def test_an_attempt_older_than_ten_minutes_is_refused(
     fapi_app: AppClient, session: AsyncSession
 ) -> None:
