@@ -35,7 +35,8 @@ class SignedIn:
         return {"Cookie": f"{SESSION_COOKIE}={self.token}"}
 
 
-async def _session_for(db: AsyncSession, kind: Kind, subject_id: uuid.UUID) -> SignedIn:
+async def new_session(db: AsyncSession, kind: Kind, subject_id: uuid.UUID) -> SignedIn:
+    """Another live session for someone who exists already (another browser or device)."""
     new = await start_session(db, get_settings(), kind=kind, subject_id=subject_id)
     await db.commit()
     return SignedIn(subject_id, new.token, new.csrf_token)
@@ -55,7 +56,7 @@ async def sign_in_patient(
     )
     db.add(patient)
     await db.flush()
-    return await _session_for(db, "patient", patient.id)
+    return await new_session(db, "patient", patient.id)
 
 
 async def sign_in_staff(
@@ -72,7 +73,7 @@ async def sign_in_staff(
     for role, clinic_id in grants:
         db.add(StaffRole(staff_id=member.id, role=role.value, clinic_id=clinic_id))
     await db.flush()
-    return await _session_for(db, "staff", member.id)
+    return await new_session(db, "staff", member.id)
 
 
 class AppClient(httpx.AsyncClient):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.identity.permissions import Role
-from tests.auth import AppClient, SignedIn, sign_in_staff
+from tests.auth import AppClient, SignedIn, new_session, sign_in_staff
 from tests.booking.helpers import assert_problem, count_appointments, hold_body
 from tests.factories import make_world
 
@@ -121,7 +120,7 @@ async def test_signing_out_everywhere_ends_every_session_of_that_person_only(
     client: AppClient, session: AsyncSession
 ) -> None:
     patient = await client.patient()
-    other_device = await _second_session(session, patient.id)
+    other_device = await new_session(session, "patient", patient.id)
     bystander = await client.patient("bystander")
 
     response = await client.post("/api/v1/auth/sign-out-everywhere", headers=patient.headers)
@@ -138,15 +137,6 @@ async def test_signing_out_everywhere_ends_every_session_of_that_person_only(
     ).one()
     assert audit.action == "patient.sign_out_everywhere"
     assert audit.detail == {"sessions_ended": 2}
-
-
-async def _second_session(session: AsyncSession, patient_id: uuid.UUID) -> SignedIn:
-    from medbook.identity.sessions import start_session
-    from medbook.settings import get_settings
-
-    new = await start_session(session, get_settings(), kind="patient", subject_id=patient_id)
-    await session.commit()
-    return SignedIn(patient_id, new.token, new.csrf_token)
 
 
 async def test_locking_a_staff_account_ends_its_sessions_at_once(

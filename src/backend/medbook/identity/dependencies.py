@@ -18,6 +18,7 @@ from medbook.data_key import DataKey
 from medbook.deps import DbSession
 from medbook.errors import ForbiddenError, UnauthorizedError
 from medbook.identity.permissions import Actor, StaffPrincipal
+from medbook.identity.rate_limits import client_address
 from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE, SessionView, resolve_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -83,11 +84,7 @@ async def require_booking_actor(
 ) -> Actor:
     if view.patient_id is not None:
         return Actor(patient_id=view.patient_id)
-    if view.staff is not None:
-        return Actor(staff=view.staff)
-    raise UnauthorizedError(
-        "Finish signing in with your second factor first.", code="second_factor_required"
-    )
+    return Actor(staff=await require_staff(view))
 
 
 async def data_key(request: Request) -> DataKey:
@@ -100,8 +97,7 @@ AppDataKey = Annotated[DataKey, Depends(data_key)]
 
 async def audit_context(request: Request, key: AppDataKey, view: OptionalSession) -> AuditContext:
     """The caller for the audit trail: their id, and a keyed hash of their address."""
-    address = request.client.host if request.client else "unknown"
-    client_hash = key.blind_index(address, purpose="client-address")
+    client_hash = key.blind_index(client_address(request), purpose="client-address")
     if view is None:
         return AuditContext(client_hash=client_hash)
     actor_id = view.patient_id or view.staff_id

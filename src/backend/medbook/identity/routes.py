@@ -10,19 +10,27 @@ from fastapi.responses import RedirectResponse
 from medbook.deps import AppSettings, DbSession
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.identity import service
-from medbook.identity.cookies import clear_session_cookie, set_session_cookie
+from medbook.identity.cookies import (
+    LOGIN_COOKIE,
+    clear_host_cookie,
+    clear_session_cookie,
+    set_host_cookie,
+    set_session_cookie,
+)
 from medbook.identity.dependencies import AppDataKey, Audit, CurrentSession, OptionalSession
 from medbook.identity.rate_limits import AppRateLimits, client_address
 from medbook.identity.repository import LOGIN_ATTEMPT_MINUTES
 from medbook.identity.schemas import SessionOut
-from medbook.identity.sessions import revoke_all_sessions, revoke_session
+from medbook.identity.sessions import (
+    absolute_lifetime_seconds,
+    revoke_all_sessions,
+    revoke_session,
+)
 from medbook.identity.singpass import SingpassClient
 from medbook.patients import service as patients_service
 from medbook.patients.schemas import PatientOut
 
 router = APIRouter(prefix="/api/v1", tags=["sign-in"], responses=PROBLEM_RESPONSES)
-
-LOGIN_COOKIE = "__Host-medbook_singpass"
 
 
 def singpass_client(request: Request) -> SingpassClient:
@@ -51,16 +59,7 @@ async def singpass_login(
     )
     started = await service.start_singpass_login(session, singpass_client(request), return_to)
     response = RedirectResponse(started.authorize_url, status_code=status.HTTP_303_SEE_OTHER)
-    # SameSite=Lax: the browser still sends it on Singpass's top-level redirect back to us.
-    response.set_cookie(
-        LOGIN_COOKIE,
-        started.browser_binding,
-        max_age=LOGIN_ATTEMPT_MINUTES * 60,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="lax",
-    )
+    set_host_cookie(response, LOGIN_COOKIE, started.browser_binding, LOGIN_ATTEMPT_MINUTES * 60)
     return response
 
 
@@ -96,8 +95,8 @@ async def singpass_callback(
         replaced_session=current.id if current else None,
     )
     response = RedirectResponse(finished.return_to, status_code=status.HTTP_303_SEE_OTHER)
-    set_session_cookie(response, finished.session, settings.session_absolute_hours * 3600)
-    response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    set_session_cookie(response, finished.session, absolute_lifetime_seconds(settings))
+    clear_host_cookie(response, LOGIN_COOKIE)
     return response
 
 

@@ -17,12 +17,13 @@ from medbook.identity.sessions import SessionView
 from medbook.identity.staff import StaffView
 from medbook.identity.staff_repository import GrantRow
 from medbook.patients.schemas import PatientOut
+from medbook.schemas import StrictModel
 
 
-class StrictModel(BaseModel):
-    # Unknown fields are an error, not silently dropped. Strings are not stripped: a password
-    # is taken exactly as typed (names and emails are tidied by the service).
-    model_config = ConfigDict(extra="forbid")
+class VerbatimModel(StrictModel):
+    # The house StrictModel, except that strings are not stripped: a password is taken exactly
+    # as typed (names and emails are tidied by the service).
+    model_config = ConfigDict(str_strip_whitespace=False)
 
 
 # Long enough for any passphrase the policy allows (and then some, so the policy can say what is
@@ -41,7 +42,7 @@ EmailAddress = Annotated[
 ]
 
 
-class SignInIn(StrictModel):
+class SignInIn(VerbatimModel):
     email: str = Field(min_length=1, max_length=254, examples=["mei.ling.tan@medical.example"])
     password: Password
 
@@ -55,7 +56,7 @@ class SignInOut(BaseModel):
     expires_at: datetime = Field(description="The next step must come before this.")
 
 
-class SecondFactorIn(StrictModel):
+class SecondFactorIn(VerbatimModel):
     code: TotpCode | None = Field(default=None, description="The authenticator app's code.")
     recovery_code: RecoveryCode | None = Field(
         default=None, description="Instead of a code: one of the recovery codes (each works once)."
@@ -80,7 +81,7 @@ class EnrolmentOut(BaseModel):
     qr_svg: str = Field(description="The otpauth URI as a QR code, an SVG document.")
 
 
-class CodeIn(StrictModel):
+class CodeIn(VerbatimModel):
     code: TotpCode
 
 
@@ -90,7 +91,7 @@ class EnrolmentConfirmedOut(SignedInOut):
     )
 
 
-class PasswordChangeIn(StrictModel):
+class PasswordChangeIn(VerbatimModel):
     current_password: Password
     new_password: Password
 
@@ -101,7 +102,7 @@ class RecoveryCodesOut(BaseModel):
     )
 
 
-class RoleGrantIn(StrictModel):
+class RoleGrantIn(VerbatimModel):
     role: Role
     clinic_id: uuid.UUID | None = Field(
         default=None, description="The clinic; null grants the role at every clinic."
@@ -111,7 +112,7 @@ class RoleGrantIn(StrictModel):
         return Grant(self.role, self.clinic_id)
 
 
-class StaffCreateIn(StrictModel):
+class StaffCreateIn(VerbatimModel):
     email: EmailAddress
     full_name: str = Field(min_length=1, max_length=200, examples=["Tan Mei Ling"])
     password: Password = Field(

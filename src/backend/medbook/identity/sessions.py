@@ -62,6 +62,11 @@ def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def absolute_lifetime_seconds(settings: Settings) -> int:
+    """No session outlives this, however active; its cookie expires with it."""
+    return settings.session_absolute_hours * 3600
+
+
 def idle_seconds(settings: Settings, kind: Kind) -> int:
     minutes = settings.staff_idle_minutes if kind == "staff" else settings.patient_idle_minutes
     return minutes * 60
@@ -102,7 +107,7 @@ async def start_session(
                 "staff_id": subject_id if kind == "staff" else None,
                 "csrf_token": csrf_token,
                 "idle_seconds": idle_seconds(settings, kind),
-                "lifetime_seconds": lifetime_seconds or settings.session_absolute_hours * 3600,
+                "lifetime_seconds": lifetime_seconds or absolute_lifetime_seconds(settings),
             },
         )
     ).one()

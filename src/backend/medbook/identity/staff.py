@@ -54,6 +54,7 @@ from medbook.identity.sessions import (
     NewSession,
     SessionView,
     Stage,
+    absolute_lifetime_seconds,
     revoke_all_sessions,
     revoke_session,
     start_session,
@@ -425,7 +426,7 @@ async def change_password(
         subject_id=account.id,
         other_sessions_ended=max(0, ended - 1),
     )
-    return SignedIn(account.id, new, full_lifetime(settings))
+    return SignedIn(account.id, new, absolute_lifetime_seconds(settings))
 
 
 async def regenerate_recovery_codes(
@@ -688,10 +689,6 @@ async def _new_recovery_codes(db: AsyncSession, staff_id: uuid.UUID) -> list[str
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def full_lifetime(settings: Settings) -> int:
-    return settings.session_absolute_hours * 3600
-
-
 async def _account(db: AsyncSession, staff_id: uuid.UUID, *, for_update: bool = False) -> Account:
     account = await repository.get_account(db, staff_id, for_update=for_update)
     if account is None:
@@ -731,7 +728,7 @@ async def _complete_sign_in(
     await audit.record(
         db, "staff.signed_in", context, subject_kind=STAFF, subject_id=staff_id, method=method
     )
-    return SignedIn(staff_id, new, full_lifetime(settings))
+    return SignedIn(staff_id, new, absolute_lifetime_seconds(settings))
 
 
 async def _record_failure(
