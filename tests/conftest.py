@@ -27,6 +27,9 @@ from tests.live import LiveServer, start_live_server, stop_live_server
 
 # One database per run, so parallel runs (two developers, two terminals) never collide.
 TEST_DATABASE = f"medbook_test_{os.getpid()}"
+# The app runs without the hold-expiry announcer here: tests that age a hold by hand want to see
+# what the booking path itself makes of it. The worker's own tests turn it on.
+os.environ["MEDBOOK_HOLD_EXPIRY_WORKER"] = "false"
 
 
 async def _recreate_database(admin_url: str, name: str) -> None:
@@ -103,7 +106,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 TABLES = (
-    "appointments, idempotent_requests, audit_events, user_sessions, singpass_logins, staff_recovery_codes, "
+    "change_events, appointments, idempotent_requests, audit_events, user_sessions, singpass_logins, staff_recovery_codes, "
     "staff_roles, staff_members, patients, weekly_availability, time_off, clinic_closures, "
     "practitioner_services, clinic_opening_hours, rooms, services, practitioners, clinics"
 )

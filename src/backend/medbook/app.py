@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from medbook import __version__
+from medbook.background import start_background_jobs
 from medbook.booking.routes import router as booking_router
 from medbook.booking.routes import staff_router
 from medbook.clinics.routes import router as clinics_router
@@ -25,6 +26,8 @@ from medbook.identity.staff_routes import router as staff_auth_router
 from medbook.identity.wellknown import router as wellknown_router
 from medbook.outbound import outbound_client
 from medbook.patients.routes import router as patients_router
+from medbook.realtime.hub import Hub
+from medbook.realtime.routes import router as realtime_router
 from medbook.schema import ensure_migrated
 from medbook.security import SecurityMiddleware, origin_of
 from medbook.settings import Settings, get_settings
@@ -55,11 +58,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(url, settings)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    hub = Hub(
+        url,
+        queue_capacity=settings.ws_queue_capacity,
+        heartbeat_seconds=settings.ws_heartbeat_seconds,
+    )
+    app.state.hub = hub
+    await hub.start()
+    background = start_background_jobs(settings, app.state.sessions, hub)
     # What start-up created lives as long as the process: keep it out of the collector's scans.
     gc.freeze()
     try:
         yield
     finally:
+        await background.stop()
+        await hub.stop()
         await engine.dispose()
         await outbound.aclose()
 
@@ -88,4 +101,5 @@ def create_app() -> FastAPI:
     app.include_router(booking_router)
     app.include_router(staff_router)
     app.include_router(staff_auth_router)
+    app.include_router(realtime_router)
     return app

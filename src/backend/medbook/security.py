@@ -46,6 +46,16 @@ class SecurityMiddleware:
         self.allowed_origins = allowed_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # A browser sends Origin with every WebSocket handshake, and the cookie with it:
+            # a foreign page must not open a socket in our user's name.
+            origin = Headers(scope=scope).get("origin")
+            if origin is not None and origin.lower() not in self._allowed(scope):
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
+                return
+            await self.app(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -71,7 +81,9 @@ class SecurityMiddleware:
         host = Headers(scope=scope).get("host")
         if host is None:
             return self.allowed_origins
-        return self.allowed_origins | {f"{scope['scheme']}://{host}".lower()}
+        # A WebSocket's page is served over http(s): its Origin carries that scheme.
+        scheme = {"ws": "http", "wss": "https"}.get(scope["scheme"], scope["scheme"])
+        return self.allowed_origins | {f"{scheme}://{host}".lower()}
 
     @staticmethod
     async def _refuse(send: Send) -> None:

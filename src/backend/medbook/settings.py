@@ -131,6 +131,38 @@ class Settings(BaseSettings):
         default="30/minute", description="Holds one patient (or staff member) may create."
     )
 
+    ws_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="How often a WebSocket subscriber hears the feed is alive."
+    )
+    ws_queue_capacity: int = Field(
+        default=256,
+        ge=1,
+        description="Messages waiting for one WebSocket before it counts as too slow and is "
+        "dropped (it reconnects with its cursor and replays).",
+    )
+    ws_max_connections_per_session: int = Field(
+        default=10, ge=1, description="Open WebSockets one signed-in session may hold per process."
+    )
+    ws_max_connections_per_address: int = Field(
+        default=50,
+        ge=1,
+        description="Open WebSockets without a session one client address may hold per process.",
+    )
+    ws_session_check_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often an open WebSocket checks its session is still live (signed out, "
+        "expired or lost its role: the socket closes).",
+    )
+    change_feed_retention_days: int = Field(
+        default=7, ge=1, description="How long change events are kept for replay."
+    )
+    hold_expiry_worker: bool = Field(
+        default=True,
+        description="Run the worker that announces each hold's expiry as it falls due. Every "
+        "API process may run it: they share the work, and correctness never depends on it.",
+    )
+
 
 @lru_cache
 def get_settings() -> Settings:

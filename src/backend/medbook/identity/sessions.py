@@ -144,8 +144,16 @@ _RESOLVE = text(
 )
 
 
-async def resolve_session(session: AsyncSession, token: str) -> SessionView | None:
-    parameters = {"token_hash": hash_token(token), "touch_every": TOUCH_EVERY_SECONDS}
+# A session is never touched when asked with touch=False: an open WebSocket rechecking its
+# session must not keep an idle person signed in.
+_NEVER = 10**9
+
+
+async def resolve_session(
+    session: AsyncSession, token: str, *, touch: bool = True
+) -> SessionView | None:
+    touch_every = TOUCH_EVERY_SECONDS if touch else _NEVER
+    parameters = {"token_hash": hash_token(token), "touch_every": touch_every}
     row = (await session.execute(_RESOLVE, parameters)).one_or_none()
     if row is None:
         return None

@@ -7,13 +7,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from medbook.db import async_url, tls_connect_args
 from medbook.models import Base
+from medbook.schema import include_object
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,0 +1,42 @@
+"""Work an API process does beside answering requests, started and stopped with it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from medbook.booking.tasks import HoldExpiry
+from medbook.realtime.hub import Hub
+from medbook.realtime.tasks import prune_change_feed
+from medbook.settings import Settings
+
+
+class BackgroundJobs:
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def spawn(self, job: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(job, name=name))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def start_background_jobs(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], hub: Hub
+) -> BackgroundJobs:
+    jobs = BackgroundJobs()
+    if settings.hold_expiry_worker:
+        expiry = HoldExpiry(sessions)
+        hub.watch(expiry.notice)
+        jobs.spawn(expiry.run(), "hold-expiry")
+    jobs.spawn(prune_change_feed(sessions, settings.change_feed_retention_days), "feed-pruning")
+    return jobs

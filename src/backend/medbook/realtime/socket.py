@@ -1,0 +1,223 @@
+"""One WebSocket: its subscription, replay then live delivery, and why it closes.
+
+Messages are JSON. The client sends {"type": "subscribe", ...} (see SubscribeIn), again to
+change what it follows. The server sends "subscribed" (the cursor replay starts after),
+"change" (one event, with its cursor), "live" (replay done), "heartbeat" (the feed's position),
+and "error" (a code and what to do). Close codes: 4401 sign-in needed or session ended, 4403
+not permitted, 4404 no such clinic, 4408 too slow (reconnect with your cursor), 4429 too many
+sockets, 1013 the feed is not ready yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from medbook.db import transaction
+from medbook.errors import DomainError
+from medbook.identity.sessions import SessionView, resolve_session
+from medbook.realtime import feed, service
+from medbook.realtime.changes import Channel, Filter
+from medbook.realtime.cursor import Cursor
+from medbook.realtime.hub import PAGE, Hub, Subscriber, message
+from medbook.realtime.schemas import SubscribeIn
+from medbook.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CLOSE_TOO_SLOW = 4408
+CLOSE_TOO_MANY = 4429
+CLOSE_SESSION_ENDED = 4401
+CLOSE_TRY_LATER = 1013
+# A refusal that no retry on this socket can mend closes it; others leave it open.
+_CLOSING_STATUSES = {401: 4401, 403: 4403, 404: 4404}
+
+
+class SocketSession:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        hub: Hub,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        token: str | None,
+    ) -> None:
+        self._websocket = websocket
+        self._hub = hub
+        self._sessions = sessions
+        self._settings = settings
+        self._token = token
+        self._send_lock = asyncio.Lock()
+        self._closing: asyncio.Future[tuple[int, str] | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._subscription: SubscribeIn | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._subscriber: Subscriber | None = None
+
+    async def run(self) -> None:
+        tasks = [asyncio.create_task(self._receive())]
+        if self._token is not None:
+            tasks.append(asyncio.create_task(self._check_session()))
+        try:
+            outcome = await self._closing
+        finally:
+            await self._stop_pump()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if outcome is not None:
+            code, reason = outcome
+            # A client too slow to read may never take the close frame either.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._websocket.close(code, reason), timeout=2)
+
+    def close(self, code: int, reason: str) -> None:
+        if not self._closing.done():
+            self._closing.set_result((code, reason))
+
+    def _gone(self) -> None:
+        if not self._closing.done():
+            self._closing.set_result(None)
+
+    async def _send(self, text: str) -> None:
+        async with self._send_lock:
+            await self._websocket.send_text(text)
+
+    async def _refuse(self, error: DomainError) -> None:
+        await self._send(message("error", code=error.code, detail=error.detail))
+        closing = _CLOSING_STATUSES.get(error.status)
+        if closing is not None:
+            self.close(closing, error.code)
+
+    async def _receive(self) -> None:
+        try:
+            while True:
+                text = await self._websocket.receive_text()
+                await self._handle(text)
+        except WebSocketDisconnect:
+            self._gone()
+        except Exception:
+            log.exception("websocket receive failed")
+            self._gone()
+
+    async def _handle(self, text: str) -> None:
+        try:
+            request = SubscribeIn.model_validate_json(text)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in problem['loc']) or 'message'}: {problem['msg']}"
+                for problem in error.errors()[:5]
+            )
+            await self._send(message("error", code="invalid_message", detail=problems))
+            return
+        if not self._hub.ready:
+            await self._send(
+                message("error", code="feed_starting", detail="Live updates are starting: retry.")
+            )
+            self.close(CLOSE_TRY_LATER, "feed starting")
+            return
+        await self._stop_pump()
+        try:
+            since = service.parse_since(request.since)
+            async with transaction(self._sessions) as db:
+                view = await self._session(db)
+                filter_ = await service.authorise(
+                    db, request, view, self._settings.availability_max_days
+                )
+        except DomainError as error:
+            await self._refuse(error)
+            return
+        self._subscription = request
+        self._pump = asyncio.create_task(self._deliver(filter_, since))
+
+    async def _session(self, db: AsyncSession) -> SessionView | None:
+        if self._token is None:
+            return None
+        return await resolve_session(db, self._token)
+
+    async def _stop_pump(self) -> None:
+        if self._subscriber is not None:
+            self._hub.detach(self._subscriber)
+            self._subscriber = None
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
+
+    async def _deliver(self, filter_: Filter, since: Cursor | None) -> None:
+        """Replay what the subscriber missed, then hand it to the hub for live delivery."""
+        try:
+            through = since if since is not None else self._hub.position
+            await self._send(message("subscribed", cursor=str(through)))
+            through = await self._replay(filter_, through)
+        except DomainError as error:
+            await self._refuse(error)
+            return
+        subscriber = Subscriber(
+            filter_,
+            self._hub.queue_capacity,
+            on_drop=lambda: self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your cursor"),
+        )
+        subscriber.offer(message("live", cursor=str(through)))
+        # No await between the replay reaching the hub's position and this: nothing slips by.
+        self._hub.attach(subscriber, through)
+        self._subscriber = subscriber
+        while True:
+            await self._send(await subscriber.queue.get())
+
+    async def _replay(self, filter_: Filter, through: Cursor) -> Cursor:
+        scope = service.scope_of(filter_)
+        first = True
+        while through < self._hub.position:
+            target = self._hub.position
+            async with transaction(self._sessions) as db:
+                connection = await feed.driver_connection(db)
+                page = await feed.read(connection, through, upto=target, limit=PAGE, scope=scope)
+            if first:
+                service.check_not_pruned(through, page)
+                first = False
+            for change in page.changes:
+                if filter_.matches(change) and (view := filter_.view(change)) is not None:
+                    await self._send(message("change", change=view))
+            through = page.changes[-1].cursor if len(page.changes) == PAGE else target
+        return through
+
+    async def _check_session(self) -> None:
+        """Close a private subscription once its session ends or loses the right to it; an
+        open socket never keeps an idle session alive."""
+        assert self._token is not None
+        while True:
+            await asyncio.sleep(self._settings.ws_session_check_seconds)
+            subscription = self._subscription
+            if subscription is None or subscription.channel is Channel.AVAILABILITY:
+                continue
+            async with transaction(self._sessions) as db:
+                view = await resolve_session(db, self._token, touch=False)
+                if view is None:
+                    await self._stop_pump()
+                    await self._send(
+                        message(
+                            "error",
+                            code="session_ended",
+                            detail="Your session has ended: sign in again to keep following changes.",
+                        )
+                    )
+                    self.close(CLOSE_SESSION_ENDED, "session ended")
+                    return
+                try:
+                    await service.authorise(
+                        db, subscription, view, self._settings.availability_max_days
+                    )
+                except DomainError as error:
+                    await self._stop_pump()
+                    await self._refuse(error)
+                    return
