@@ -127,6 +127,8 @@ def serve(
         # Request lines are info-level: below that, skip formatting them at all.
         access_log=settings.log_level.lower() in ("debug", "info"),
         proxy_headers=False,
+        # A subscription message is a few hundred bytes: refuse megabytes before parsing them.
+        ws_max_size=65536,
         # Our context rather than uvicorn's: it sets the TLS 1.3 floor. None: plain HTTP.
         ssl_context_factory=context_factory,
     )

@@ -34,6 +34,7 @@ CLOSE_TOO_SLOW = 4408
 CLOSE_TOO_MANY = 4429
 CLOSE_SESSION_ENDED = 4401
 CLOSE_TRY_LATER = 1013
+CLOSE_INTERNAL = 1011
 # A refusal that no retry on this socket can mend closes it; others leave it open.
 _CLOSING_STATUSES = {401: 4401, 403: 4403, 404: 4404}
 
@@ -149,7 +150,7 @@ class SocketSession:
             self._subscriber = None
         if self._pump is not None:
             self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._pump
             self._pump = None
 
@@ -162,6 +163,12 @@ class SocketSession:
         except DomainError as error:
             await self._refuse(error)
             return
+        except Exception:
+            # The socket went away mid-send, or the database did: the client reconnects
+            # with its cursor and loses nothing.
+            log.info("replay ended early", exc_info=True)
+            self.close(CLOSE_INTERNAL, "replay failed: reconnect with your cursor")
+            return
         subscriber = Subscriber(
             filter_,
             self._hub.queue_capacity,
@@ -171,8 +178,11 @@ class SocketSession:
         # No await between the replay reaching the hub's position and this: nothing slips by.
         self._hub.attach(subscriber, through)
         self._subscriber = subscriber
-        while True:
-            await self._send(await subscriber.queue.get())
+        try:
+            while True:
+                await self._send(await subscriber.queue.get())
+        except Exception:
+            self._gone()  # the socket went away mid-send
 
     async def _replay(self, filter_: Filter, through: Cursor) -> Cursor:
         scope = service.scope_of(filter_)
