@@ -35,7 +35,7 @@ SINGPASS = r"^/api/v1/auth/singpass/"
 # account's lockout: five generated guesses lock the account, and a locked account's sessions
 # are no longer valid. They get a run of their own, with an account of their own.
 LOCKS_THE_ACCOUNT = ("/api/v1/staff/auth/password", "/api/v1/staff/auth/recovery-codes")
-PATIENT_PATHS = ("--include-path-regex", r"^/api/v1/(me|holds|appointments)")
+PATIENT_PATHS = ("--include-path-regex", r"^/api/v1/(me|holds|appointments|changes)")
 
 
 def fuzz(
