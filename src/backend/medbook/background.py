@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
@@ -25,9 +24,8 @@ class BackgroundJobs:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # gather, unlike a suppressed await, lets a cancellation of stop() itself through.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def start_background_jobs(

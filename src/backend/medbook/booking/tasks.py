@@ -100,4 +100,5 @@ class HoldExpiry:
             else:
                 delay = min(seconds, LONGEST_SLEEP)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
