@@ -137,8 +137,14 @@ class Settings(BaseSettings):
     ws_queue_capacity: int = Field(
         default=256,
         ge=1,
-        description="Messages waiting for one WebSocket before it counts as too slow and is "
-        "dropped (it reconnects with its cursor and replays).",
+        description="Messages the hub queues for one WebSocket; a socket further behind than "
+        "this reads the change feed itself until it has caught up.",
+    )
+    ws_send_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long one message may wait for a client to take it before the socket "
+        "is closed as too slow (4408: it reconnects with its cursor and replays).",
     )
     ws_max_connections_per_session: int = Field(
         default=10, ge=1, description="Open WebSockets one signed-in session may hold per process."

@@ -2,8 +2,10 @@
 
 NOTIFY only says "something committed": the hub then reads the feed from its position, so a
 lost or folded notification costs latency, never an event. Every subscriber has a bounded
-queue; one that falls behind is dropped (it reconnects with its cursor and replays), so a slow
-client never stalls the others.
+queue, and the hub never waits for one: a subscriber whose queue is full is detached with the
+cursor it had reached, and its socket catches up from the feed itself (see socket.py) before it
+attaches again. A burst bigger than a queue costs that socket some reads; a client that stops
+reading stalls only its own socket, which closes when a send takes too long.
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ HELD_BACK_LONGEST_RETRY = 0.25
 class Subscriber:
     """One socket's live subscription: a bounded queue the hub fills and the socket drains."""
 
-    def __init__(self, filter_: Filter, capacity: int, on_drop: Callable[[], None]) -> None:
+    def __init__(self, filter_: Filter, capacity: int) -> None:
         self.filter = filter_
         self.queue: asyncio.Queue[str] = asyncio.Queue(capacity)
         self.through = Cursor.ORIGIN  # it already has everything up to here
-        self._on_drop = on_drop
+        # Set when its queue overflowed: it has every change up to here in its queue, and
+        # must read the rest from the feed.
+        self.behind: Cursor | None = None
 
     def offer(self, message: str) -> bool:
         try:
@@ -46,9 +50,6 @@ class Subscriber:
         except asyncio.QueueFull:
             return False
         return True
-
-    def dropped(self) -> None:
-        self._on_drop()
 
 
 def message(kind: str, **fields: Any) -> str:
@@ -85,14 +86,14 @@ class Hub:
         ]
         # Serve only once the position is known; a database that is down is retried meanwhile.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), timeout=10)
+            async with asyncio.timeout(10):
+                await self._ready.wait()
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # gather, unlike a suppressed await, lets a cancellation of stop() itself through.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # Subscribers
 
@@ -152,7 +153,8 @@ class Hub:
                 self._wake.set()  # catch up on whatever committed while we were away
                 while True:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                        async with asyncio.timeout(self._poll_seconds):
+                            await self._wake.wait()
                     self._wake.clear()
                     await self._drain(connection)
             except asyncio.CancelledError:
@@ -194,6 +196,7 @@ class Hub:
         subscribers = list(self._subscribers)
         for change in changes:
             views: dict[str, str | None] = {}
+            behind: list[Subscriber] = []
             for subscriber in subscribers:
                 if change.cursor <= subscriber.through or not subscriber.filter.matches(change):
                     continue
@@ -203,15 +206,19 @@ class Hub:
                     views[channel] = None if view is None else message("change", change=view)
                 text = views[channel]
                 if text is not None and not subscriber.offer(text):
-                    self._drop(subscriber)
+                    behind.append(subscriber)
+            if behind:
+                # Everything before this change is in their queues (or was not theirs).
+                self._fall_behind(behind, self.position)
+                subscribers = list(self._subscribers)
             self.position = change.cursor
         for watcher in self._watchers:
             watcher(changes)
 
-    def _drop(self, subscriber: Subscriber) -> None:
-        if subscriber in self._subscribers:
+    def _fall_behind(self, subscribers: list[Subscriber], reached: Cursor) -> None:
+        for subscriber in subscribers:
             self._subscribers.discard(subscriber)
-            subscriber.dropped()
+            subscriber.behind = max(reached, subscriber.through)
 
     async def _beat(self) -> None:
         """Tell every subscriber, in order with its events, how far the feed has been read:
@@ -220,5 +227,4 @@ class Hub:
             await asyncio.sleep(self._heartbeat_seconds)
             text = message("heartbeat", cursor=str(self.position))
             for subscriber in list(self._subscribers):
-                if not subscriber.offer(text):
-                    self._drop(subscriber)
+                subscriber.offer(text)  # a full queue skips a beat: its changes say as much

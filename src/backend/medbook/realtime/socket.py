@@ -78,7 +78,8 @@ class SocketSession:
             code, reason = outcome
             # A client too slow to read may never take the close frame either.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._websocket.close(code, reason), timeout=2)
+                async with asyncio.timeout(2):
+                    await self._websocket.close(code, reason)
 
     def close(self, code: int, reason: str) -> None:
         if not self._closing.done():
@@ -89,8 +90,11 @@ class SocketSession:
             self._closing.set_result(None)
 
     async def _send(self, text: str) -> None:
+        """Send one message; TimeoutError when the client has not taken it in time (it has
+        stopped reading, and holds nobody else up meanwhile)."""
         async with self._send_lock:
-            await self._websocket.send_text(text)
+            async with asyncio.timeout(self._settings.ws_send_timeout_seconds):
+                await self._websocket.send_text(text)
 
     async def _refuse(self, error: DomainError) -> None:
         await self._send(message("error", code=error.code, detail=error.detail))
@@ -155,34 +159,40 @@ class SocketSession:
             self._pump = None
 
     async def _deliver(self, filter_: Filter, since: Cursor | None) -> None:
-        """Replay what the subscriber missed, then hand it to the hub for live delivery."""
+        """Replay what the subscriber missed, then hand it to the hub for live delivery;
+        catch up from the feed again whenever it falls further behind than its queue."""
+        through = since if since is not None else self._hub.position
         try:
-            through = since if since is not None else self._hub.position
             await self._send(message("subscribed", cursor=str(through)))
             through = await self._replay(filter_, through)
+            live: str | None = message("live", cursor=str(through))
+            while True:
+                subscriber = Subscriber(filter_, self._hub.queue_capacity)
+                if live is not None:
+                    subscriber.offer(live)
+                    live = None
+                # No await between the replay reaching the hub's position and this.
+                self._hub.attach(subscriber, through)
+                self._subscriber = subscriber
+                through = await self._replay(filter_, await self._forward(subscriber))
         except DomainError as error:
             await self._refuse(error)
-            return
+        except TimeoutError:
+            self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your cursor")
         except Exception:
             # The socket went away mid-send, or the database did: the client reconnects
             # with its cursor and loses nothing.
-            log.info("replay ended early", exc_info=True)
-            self.close(CLOSE_INTERNAL, "replay failed: reconnect with your cursor")
-            return
-        subscriber = Subscriber(
-            filter_,
-            self._hub.queue_capacity,
-            on_drop=lambda: self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your cursor"),
-        )
-        subscriber.offer(message("live", cursor=str(through)))
-        # No await between the replay reaching the hub's position and this: nothing slips by.
-        self._hub.attach(subscriber, through)
-        self._subscriber = subscriber
-        try:
-            while True:
-                await self._send(await subscriber.queue.get())
-        except Exception:
-            self._gone()  # the socket went away mid-send
+            log.info("delivery ended early", exc_info=True)
+            self.close(CLOSE_INTERNAL, "delivery failed: reconnect with your cursor")
+
+    async def _forward(self, subscriber: Subscriber) -> Cursor:
+        """Send what the hub queues until the queue, having overflowed, runs dry; answers the
+        cursor to read the feed from."""
+        while subscriber.behind is None or not subscriber.queue.empty():
+            await self._send(await subscriber.queue.get())
+        self._hub.detach(subscriber)
+        self._subscriber = None
+        return subscriber.behind
 
     async def _replay(self, filter_: Filter, through: Cursor) -> Cursor:
         scope = service.scope_of(filter_)
