@@ -12,13 +12,14 @@ export UV_LINK_MODE ?= copy
 
 PG_SERVICE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help run test lint typecheck pytest test-pg bench openapi migrate seed clean peers
+.PHONY: help run test lint typecheck pytest test-pg bench bench-realtime openapi migrate seed clean peers
 
 help:
 	@echo "make run      install what is missing, migrate, seed demo data, serve on http://localhost:8000"
 	@echo "make test     the whole suite: lint, types, tests (embedded PostgreSQL)"
 	@echo "make test-pg  the tests against the PostgreSQL service at $(PG_SERVICE_URL)"
 	@echo "make bench    benchmarks (results go to docs/performance.md by hand)"
+	@echo "make bench-realtime  only the real-time fan-out benchmark"
 	@echo "make openapi  export docs/api/openapi.json"
 
 $(UV):
@@ -65,6 +66,9 @@ test-pg: .venv/.synced peers
 
 bench: .venv/.synced
 	$(RUN) python -m tests.bench
+
+bench-realtime: .venv/.synced
+	$(RUN) python -m tests.bench realtime
 
 openapi: .venv/.synced
 	$(RUN) medbook export-openapi

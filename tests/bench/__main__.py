@@ -1,10 +1,12 @@
-"""`make bench`: booking throughput and week-view latency, each beside its bare-SQL limit.
+"""`make bench`: booking throughput and week-view latency, each beside its bare-SQL limit; then
+real-time fan-out latency beside a bare NOTIFY (tests/bench/realtime.py).
 
 Runs on a database of its own (medbook_bench on the embedded server, or BENCH_DATABASE_URL),
 seeded with the demo clinics and 50,000 appointments, against a real `medbook serve` process
 with throwaway keys. Every hold and confirm is made by a signed-in patient (a session row and
 its cookie, made up front in bulk), as the API requires.
 Prints a Markdown report; copy it into docs/performance.md with the machine and the date.
+`python -m tests.bench booking` or `python -m tests.bench realtime` runs only one of them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import platform
 import re
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -37,6 +40,7 @@ from medbook.db import asyncpg_dsn, start_embedded_server
 from medbook.identity import sessions
 from medbook.identity.keys import generate_key_set, rp_keys_path
 from medbook.settings import REPO_ROOT
+from tests.bench import realtime
 from tests.bench.data import SignedInPatient, build, sign_in_patients
 from tests.bench.http import KeepAliveConnection
 from tests.live import start_live_server, stop_live_server
@@ -416,7 +420,13 @@ async def measure(url: str, server_url: str, today: date) -> str:
     )
 
 
+BENCHMARKS = ("booking", "realtime")
+
+
 def main() -> None:
+    chosen = sys.argv[1:] or list(BENCHMARKS)
+    if not set(chosen) <= set(BENCHMARKS):
+        raise SystemExit(f"usage: python -m tests.bench [{' '.join(BENCHMARKS)}]")
     url = asyncio.run(prepare_database())
     schema.upgrade(url)
     started = time.perf_counter()
@@ -428,13 +438,17 @@ def main() -> None:
     keys = scratch / "keys"
     generate_data_key(keys)
     generate_key_set(rp_keys_path(keys), rotate=False)
-    # One API process per core, as production would run them.
-    server = start_live_server(url, log, workers=API_WORKERS, MEDBOOK_KEYS_DIR=str(keys))
-    try:
-        report = asyncio.run(measure(url, server.url, today))
-    finally:
-        stop_live_server(server)
-    print(f"\n## make bench, {date.today().isoformat()}\n\n{report}\n")
+    if "booking" in chosen:
+        # One API process per core, as production would run them.
+        server = start_live_server(url, log, workers=API_WORKERS, MEDBOOK_KEYS_DIR=str(keys))
+        try:
+            report = asyncio.run(measure(url, server.url, today))
+        finally:
+            stop_live_server(server)
+        print(f"\n## make bench, {date.today().isoformat()}\n\n{report}\n", flush=True)
+    if "realtime" in chosen:
+        report = realtime.run(url, keys, scratch, today)
+        print(f"\n## make bench, real-time fan-out, {date.today().isoformat()}\n\n{report}\n")
 
 
 if __name__ == "__main__":
