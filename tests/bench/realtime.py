@@ -31,7 +31,7 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -144,10 +144,16 @@ class WriterLog:
 
 def follow_in_process(followers: list[Follower], outbox: Any, writer_done: Any) -> None:
     """A client process: open the sockets, report live, record changes until told to stop."""
+    _run_and_report("done", _follow(followers, outbox, writer_done), outbox)
+
+
+def _run_and_report(kind: str, work: Coroutine[Any, Any, Any], outbox: Any) -> None:
+    """Run a client process's work on uvloop and put (kind, pid, result) in the outbox, or
+    ("failed", pid, traceback)."""
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            report = runner.run(_follow(followers, outbox, writer_done))
-        outbox.put(("done", os.getpid(), report))
+            result = runner.run(work)
+        outbox.put((kind, os.getpid(), result))
     except BaseException:
         outbox.put(("failed", os.getpid(), traceback.format_exc()))
 
@@ -220,12 +226,7 @@ async def _follow(followers: list[Follower], outbox: Any, writer_done: Any) -> C
 
 def listen_in_process(dsn: str, outbox: Any, writer_done: Any) -> None:
     """The bare path: one asyncpg LISTEN connection, recording when each NOTIFY arrives."""
-    try:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            heard = runner.run(_listen(dsn, outbox, writer_done))
-        outbox.put(("probe", os.getpid(), heard))
-    except BaseException:
-        outbox.put(("failed", os.getpid(), traceback.format_exc()))
+    _run_and_report("probe", _listen(dsn, outbox, writer_done), outbox)
 
 
 async def _listen(dsn: str, outbox: Any, writer_done: Any) -> list[tuple[int, float]]:
