@@ -40,6 +40,7 @@ ALL_ACTIONS = {
     "no_show",
     "complete",
     "unblock",
+    "reclaim",
 }
 
 # (from status, action) -> to status. Every pair not listed must be refused.
@@ -53,6 +54,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("confirmed", "no_show"): "no_show",
     ("checked_in", "complete"): "completed",
     ("blocked", "unblock"): "cancelled",
+    # A payment that succeeded after its hold ended takes the time back (if free).
+    ("expired", "reclaim"): "confirmed",
+    ("released", "reclaim"): "confirmed",
 }
 
 EVERY_PAIR = [

@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
@@ -13,6 +14,9 @@ from medbook import __version__
 from medbook.background import start_background_jobs
 from medbook.booking.routes import router as booking_router
 from medbook.booking.routes import staff_router
+from medbook.checkout.routes import router as checkout_router
+from medbook.checkout.routes import staff_router as checkout_staff_router
+from medbook.checkout.service import Gateways
 from medbook.clinics.routes import router as clinics_router
 from medbook.data_key import DataKey
 from medbook.db import create_engine, database_url, session_factory
@@ -26,10 +30,12 @@ from medbook.identity.staff_routes import router as staff_auth_router
 from medbook.identity.wellknown import router as wellknown_router
 from medbook.outbound import outbound_client
 from medbook.patients.routes import router as patients_router
+from medbook.payments.gateway import PaymentGateway
+from medbook.payments.stripe_gateway import StripeGateway
 from medbook.realtime.hub import Hub
 from medbook.realtime.routes import router as realtime_router
 from medbook.schema import ensure_migrated
-from medbook.security import SecurityMiddleware, origin_of
+from medbook.security import SecurityMiddleware, origin_of, page_csp
 from medbook.settings import Settings, get_settings
 
 SINGPASS_CALLBACK = "/api/v1/auth/singpass/callback"
@@ -42,6 +48,18 @@ def singpass_config(settings: Settings) -> SingpassConfig:
         client_id=settings.singpass_client_id,
         redirect_uri=settings.public_base_url.rstrip("/") + SINGPASS_CALLBACK,
         scope=settings.singpass_scope,
+    )
+
+
+def payment_gateway(settings: Settings, outbound: httpx.AsyncClient) -> PaymentGateway:
+    return StripeGateway(
+        api_base=settings.payment_api_base,
+        secret_key=settings.stripe_secret_key,
+        publishable_key=settings.stripe_publishable_key,
+        webhook_secret=settings.stripe_webhook_secret,
+        js_url=settings.payment_js_url,
+        http=outbound,
+        timeout_seconds=settings.outbound_timeout_seconds,
     )
 
 
@@ -58,6 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(url, settings)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.gateway = payment_gateway(settings, outbound)
     hub = Hub(
         url,
         queue_capacity=settings.ws_queue_capacity,
@@ -65,7 +84,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.hub = hub
     await hub.start()
-    background = start_background_jobs(settings, app.state.sessions, hub)
+    background = start_background_jobs(
+        settings, app.state.sessions, hub, Gateways(app.state.gateway, app.state.sessions)
+    )
     # What start-up created lives as long as the process: keep it out of the collector's scans.
     gc.freeze()
     try:
@@ -89,8 +110,12 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    allowed_origins = frozenset({origin_of(get_settings().public_base_url)})
-    app.add_middleware(SecurityMiddleware, allowed_origins=allowed_origins)
+    settings = get_settings()
+    allowed_origins = frozenset({origin_of(settings.public_base_url)})
+    gateway_pages = page_csp(
+        (origin_of(settings.payment_js_url),), (origin_of(settings.payment_api_base),)
+    )
+    app.add_middleware(SecurityMiddleware, allowed_origins=allowed_origins, page_csp=gateway_pages)
     app.include_router(health_router)
     # Until the web app lands, the front door is the interactive API documentation.
     app.add_api_route("/", lambda: RedirectResponse("/docs"), include_in_schema=False)
@@ -100,6 +125,8 @@ def create_app() -> FastAPI:
     app.include_router(clinics_router)
     app.include_router(booking_router)
     app.include_router(staff_router)
+    app.include_router(checkout_router)
+    app.include_router(checkout_staff_router)
     app.include_router(staff_auth_router)
     app.include_router(realtime_router)
     return app

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from medbook.booking.tasks import HoldExpiry
+from medbook.checkout.service import Gateways
+from medbook.checkout.tasks import reconcile_payments
 from medbook.realtime.hub import Hub
 from medbook.realtime.tasks import prune_change_feed
 from medbook.settings import Settings
@@ -29,7 +31,7 @@ class BackgroundJobs:
 
 
 def start_background_jobs(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], hub: Hub
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], hub: Hub, peers: Gateways
 ) -> BackgroundJobs:
     jobs = BackgroundJobs()
     if settings.hold_expiry_worker:
@@ -37,4 +39,5 @@ def start_background_jobs(
         hub.watch(expiry.notice)
         jobs.spawn(expiry.run(), "hold-expiry")
     jobs.spawn(prune_change_feed(sessions, settings.change_feed_retention_days), "feed-pruning")
+    jobs.spawn(reconcile_payments(peers, settings), "payment-reconciliation")
     return jobs

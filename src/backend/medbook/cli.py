@@ -104,6 +104,15 @@ def serve(
             raise typer.Exit(code=1) from None
 
     settings = get_settings()
+    if settings.payment_dev_defaults_in_use():
+        typer.secho(
+            "medbook cannot start: MEDBOOK_PAYMENT_API_BASE is not localstripe, yet the Stripe "
+            "secret key or webhook secret is the development placeholder. Set "
+            "MEDBOOK_STRIPE_SECRET_KEY and MEDBOOK_STRIPE_WEBHOOK_SECRET.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1)
     url = _database()
     try:
         schema.ensure_migrated_sync(url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -200,9 +200,32 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
         except DomainError as error:
             if error.keep_changes:
                 await session.commit()
+                await _run_after_commit(session)
             else:
                 await session.rollback()
             raise
         except BaseException:
             await session.rollback()
             raise
+        await _run_after_commit(session)
+
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, job: AfterCommit) -> None:
+    """Run `job` once this session's transaction has committed; a rollback drops it.
+
+    For side effects outside the database (a refund at the gateway): the rows that say they
+    are due are committed first, so a job that fails or never runs is found and redone later.
+    """
+    session.info.setdefault("after_commit", []).append(job)
+
+
+async def _run_after_commit(session: AsyncSession) -> None:
+    jobs: list[AfterCommit] = session.info.pop("after_commit", [])
+    for job in jobs:
+        try:
+            await job()
+        except Exception:
+            log.warning("an after-commit job failed; it will be retried", exc_info=True)

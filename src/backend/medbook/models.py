@@ -23,6 +23,7 @@ from medbook.identity.models import (
     UserSession,
 )
 from medbook.patients.models import Patient
+from medbook.payments.models import GatewayEvent, Payment, Refund
 
 __all__ = [
     "Appointment",
@@ -30,11 +31,14 @@ __all__ = [
     "Base",
     "Clinic",
     "ClinicClosure",
+    "GatewayEvent",
     "IdempotentRequest",
     "OpeningHours",
     "Patient",
+    "Payment",
     "Practitioner",
     "RecoveryCode",
+    "Refund",
     "Room",
     "Service",
     "SingpassLogin",

@@ -7,11 +7,17 @@ directory. `.env.example` at the repository root lists every setting.
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+# localstripe, the local stand-in for Stripe that `make run` and the tests start.
+LOCALSTRIPE = "http://localhost:8420"
+# Not secrets: localstripe takes any key. serve refuses them for any other gateway.
+DEV_STRIPE_SECRET_KEY = "sk_test_localstripe"  # noqa: S105
+DEV_STRIPE_WEBHOOK_SECRET = "whsec_localstripe_development_only"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -168,6 +174,57 @@ class Settings(BaseSettings):
         description="Run the worker that announces each hold's expiry as it falls due. Every "
         "API process may run it: they share the work, and correctness never depends on it.",
     )
+
+    # The payment gateway. The defaults talk to localstripe on this machine (what `make run`
+    # starts); in production set the Stripe keys and API base, or `serve` refuses to start.
+    payment_api_base: str = Field(
+        default=LOCALSTRIPE,
+        description="The gateway's API base: https://api.stripe.com for Stripe, "
+        "localstripe's address in development and tests.",
+    )
+    payment_js_url: str = Field(
+        default=f"{LOCALSTRIPE}/js.stripe.com/v3/",
+        description="The gateway's browser script (https://js.stripe.com/v3/ for Stripe): the "
+        "payment page's Content-Security-Policy allows scripts from here and from us only.",
+    )
+    stripe_secret_key: str = Field(
+        default=DEV_STRIPE_SECRET_KEY,
+        description="Stripe secret key (sk_live_... in production; from the secret manager).",
+    )
+    stripe_publishable_key: str = Field(
+        default="pk_test_localstripe", description="Stripe publishable key, given to browsers."
+    )
+    stripe_webhook_secret: str = Field(
+        default=DEV_STRIPE_WEBHOOK_SECRET,
+        description="The signing secret of our Stripe webhook endpoint (whsec_...).",
+    )
+    payment_reconcile_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often each API process checks open payments and pending refunds with "
+        "the gateway (one process at a time does it).",
+    )
+    payment_settle_after_seconds: int = Field(
+        default=120,
+        ge=0,
+        description="Reconciliation leaves alone what changed more recently than this: the "
+        "webhook and the return page usually settle it first.",
+    )
+    payment_abandon_after_minutes: int = Field(
+        default=60,
+        ge=1,
+        description="An unpaid payment whose hold is over is given up at the gateway after this "
+        "long, so it can never charge later.",
+    )
+
+    def payment_dev_defaults_in_use(self) -> bool:
+        """True when a gateway other than localstripe would get the development keys."""
+        local = urlsplit(self.payment_api_base).hostname in {"localhost", "127.0.0.1", "::1"}
+        dev_keys = (
+            self.stripe_secret_key == DEV_STRIPE_SECRET_KEY
+            or self.stripe_webhook_secret == DEV_STRIPE_WEBHOOK_SECRET
+        )
+        return dev_keys and not local
 
 
 @lru_cache

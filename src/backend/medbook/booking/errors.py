@@ -1,6 +1,13 @@
 """The booking domain's errors, each with its stable code."""
 
-from medbook.errors import ConflictError, GoneError, NotFoundError, TooManyError, UnprocessableError
+from medbook.errors import (
+    ConflictError,
+    DomainError,
+    GoneError,
+    NotFoundError,
+    TooManyError,
+    UnprocessableError,
+)
 
 
 class AppointmentNotFoundError(NotFoundError):
@@ -41,3 +48,16 @@ class TooEarlyError(ConflictError):
 
 class ContactDetailsMissingError(ConflictError):
     code = "contact_details_missing"
+
+
+class PaymentRequiredError(DomainError):
+    status = 402
+    code = "payment_required"
+
+
+class BookingBusyError(DomainError):
+    """Another transaction holds what this one needs: nothing changed, try again shortly."""
+
+    status = 503
+    code = "busy"
+    headers = {"Retry-After": "1"}

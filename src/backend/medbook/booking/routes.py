@@ -21,7 +21,6 @@ from medbook.booking.schemas import (
     AvailabilityOut,
     BlockIn,
     BookingDay,
-    CancelIn,
     ClinicDayOut,
     ConfirmIn,
     HoldIn,
@@ -209,16 +208,6 @@ async def get_appointment(
 
 
 @router.post(
-    "/appointments/{appointment_id}/cancel", response_model=AppointmentOut, summary="Cancel"
-)
-async def cancel_appointment(
-    appointment_id: uuid.UUID, body: CancelIn, session: DbSession, actor: BookingActor
-) -> AppointmentOut:
-    row = await service.cancel_appointment(session, appointment_id, actor, body.reason)
-    return await present_now(session, row)
-
-
-@router.post(
     "/appointments/{appointment_id}/reschedule",
     status_code=status.HTTP_201_CREATED,
     response_model=AppointmentOut,
@@ -338,31 +327,12 @@ async def check_in(
 
 
 @staff_router.post(
-    "/appointments/{appointment_id}/no-show", response_model=AppointmentOut, summary="No-show"
-)
-async def no_show(
-    appointment_id: uuid.UUID, session: DbSession, staff: StaffMember
-) -> AppointmentOut:
-    return await present_now(session, await service.mark_no_show(session, staff, appointment_id))
-
-
-@staff_router.post(
     "/appointments/{appointment_id}/complete", response_model=AppointmentOut, summary="Complete"
 )
 async def complete(
     appointment_id: uuid.UUID, session: DbSession, staff: StaffMember
 ) -> AppointmentOut:
     return await present_now(session, await service.complete(session, staff, appointment_id))
-
-
-@staff_router.post(
-    "/appointments/{appointment_id}/cancel", response_model=AppointmentOut, summary="Cancel"
-)
-async def staff_cancel(
-    appointment_id: uuid.UUID, body: CancelIn, session: DbSession, staff: StaffMember
-) -> AppointmentOut:
-    row = await service.cancel_appointment(session, appointment_id, Actor(staff=staff), body.reason)
-    return await present_now(session, row)
 
 
 @staff_router.post(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,11 +28,13 @@ from medbook.booking.availability import (
 )
 from medbook.booking.errors import (
     AppointmentNotFoundError,
+    BookingBusyError,
     ContactDetailsMissingError,
     HoldExpiredError,
     HoldLimitReachedError,
     HoldReleasedError,
     InvalidTransitionConflictError,
+    PaymentRequiredError,
     SlotNotOfferedError,
     SlotTakenError,
     TooEarlyError,
@@ -272,10 +275,12 @@ async def _transition(
 
 
 async def view_appointment(
-    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor
+    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor, *, to_book: bool = False
 ) -> tuple[Appointment, datetime]:
+    """The appointment, if the actor may see it (to_book: and book for it), and now()."""
     appointment = await repository.get_appointment(session, appointment_id)
-    _check_access(appointment_id, appointment, actor, Permission.VIEW_SCHEDULE)
+    permission = Permission.BOOK if to_book else Permission.VIEW_SCHEDULE
+    _check_access(appointment_id, appointment, actor, permission)
     assert appointment is not None
     return appointment, await repository.database_now(session)
 
@@ -291,33 +296,123 @@ async def confirm_hold(
 ) -> Appointment:
     """Turn a live hold into a booking, saving the contact details given at checkout.
 
-    Payment before confirmation arrives with payments.
+    A service paid online is confirmed by its payment (see checkout), not by this call; staff
+    booking at the desk may confirm it here, and the patient pays at the clinic.
     """
-    appointment = await _load(session, hold_id, actor, Permission.BOOK)
+    appointment, service = await _live_hold(session, hold_id, actor, contact)
+    if not actor.is_staff and service is not None and service.online_payment != "none":
+        raise PaymentRequiredError(
+            f"{service.name} is paid online before it is confirmed: start the payment with "
+            f"POST /api/v1/holds/{hold_id}/payment."
+        )
     now = await repository.database_now(session)
-    if current_status(appointment, now) is Status.HELD:
-        assert appointment.patient_id is not None
-        if contact is not None:
-            await update_contact(session, appointment.patient_id, contact)
-        elif not await patients_repository.has_contact_details(session, appointment.patient_id):
-            raise ContactDetailsMissingError(
-                "We need the patient's name and phone number before confirming: send `patient`."
-            )
     return await _transition(session, appointment, Action.CONFIRM, now)
 
 
-async def cancel_appointment(
-    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor, reason: str
-) -> Appointment:
-    """Patients may cancel until the visit starts; inside the service's cancellation window
-    the cancellation is recorded as late (the payments work keeps the deposit then)."""
+async def hold_for_checkout(
+    session: AsyncSession, hold_id: uuid.UUID, actor: Actor, contact: ContactDetails | None
+) -> tuple[Appointment, Service]:
+    """The live hold a payment is for (locked), with its service; the contact details given at
+    checkout are saved, since the payment's success confirms the booking without another word."""
+    appointment, service = await _live_hold(session, hold_id, actor, contact)
+    assert service is not None  # holds are of services; blocks are never held
+    return appointment, service
+
+
+async def _live_hold(
+    session: AsyncSession, hold_id: uuid.UUID, actor: Actor, contact: ContactDetails | None
+) -> tuple[Appointment, Service | None]:
+    appointment = await _load(session, hold_id, actor, Permission.BOOK)
+    now = await repository.database_now(session)
+    # 410 for a hold that ran out or was released, 409 for one already confirmed.
+    _allowed(current_status(appointment, now), Action.CONFIRM)
+    assert appointment.patient_id is not None
+    if contact is not None:
+        await update_contact(session, appointment.patient_id, contact)
+    elif not await patients_repository.has_contact_details(session, appointment.patient_id):
+        raise ContactDetailsMissingError(
+            "We need the patient's name and phone number before confirming: send `patient`."
+        )
+    service = (
+        await clinics_repository.get_service(session, appointment.service_id)
+        if appointment.service_id
+        else None
+    )
+    return appointment, service
+
+
+class PaidOutcome(StrEnum):
+    CONFIRMED = "confirmed"  # the hold was live: it is a booking now
+    RECLAIMED = "reclaimed"  # the hold had run out, but its time was still free
+    ALREADY_CONFIRMED = "already_confirmed"  # staff confirmed it meanwhile
+    SLOT_TAKEN = "slot_taken"  # the hold had run out and somebody else has the time now
+    NOT_NEEDED = "not_needed"  # the booking was cancelled or moved meanwhile
+
+
+async def confirm_paid(session: AsyncSession, appointment_id: uuid.UUID) -> PaidOutcome:
+    """A payment for this booking succeeded: confirm it, or take its time back if the hold ran
+    out and the time is still free. The caller refunds when the answer is neither."""
+    appointment = await repository.get_appointment(session, appointment_id, for_update=True)
+    assert appointment is not None
+    now = await repository.database_now(session)
+    status = current_status(appointment, now)
+    if status is Status.HELD:
+        await _transition(session, appointment, Action.CONFIRM, now)
+        return PaidOutcome.CONFIRMED
+    if status in (Status.EXPIRED, Status.RELEASED):
+        return await _reclaim(session, appointment, status)
+    if status in (Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED):
+        return PaidOutcome.ALREADY_CONFIRMED
+    return PaidOutcome.NOT_NEEDED
+
+
+async def _reclaim(session: AsyncSession, appointment: Appointment, status: Status) -> PaidOutcome:
+    blocked: Range[datetime] = appointment.blocked
+    await repository.expire_stale_holds(
+        session, appointment.practitioner_id, appointment.room_id, blocked
+    )
+    # A savepoint: when the time is taken, the payment's own changes must still commit.
+    try:
+        async with session.begin_nested():
+            await repository.set_status(session, appointment, next_status(status, Action.RECLAIM))
+    except IntegrityError as error:
+        if sqlstate(error) == EXCLUSION_VIOLATION:
+            return PaidOutcome.SLOT_TAKEN
+        raise
+    except DBAPIError as error:
+        if sqlstate(error) == LOCK_NOT_AVAILABLE:
+            raise BookingBusyError(
+                "That time is being booked by someone else right now; try again shortly."
+            ) from error
+        raise
+    return PaidOutcome.RECLAIMED
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationTerms:
+    appointment: Appointment
+    service: Service | None
+    late: bool  # inside the service's cancellation window: the deposit is kept
+
+
+async def cancellation_terms(
+    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor
+) -> CancellationTerms:
+    """What cancelling now would mean, without cancelling (the page shows it first)."""
     appointment = await _load(session, appointment_id, actor, Permission.BOOK)
+    return await _terms(session, appointment, actor)
+
+
+async def _terms(
+    session: AsyncSession, appointment: Appointment, actor: Actor
+) -> CancellationTerms:
     now = await repository.database_now(session)
     if not actor.is_staff and now >= appointment.starts_at:
         raise TooLateError(
             "This appointment has already started; please call the clinic.",
             code="appointment_started",
         )
+    _allowed(current_status(appointment, now), Action.CANCEL)
     service = (
         await clinics_repository.get_service(session, appointment.service_id)
         if appointment.service_id
@@ -326,9 +421,21 @@ async def cancel_appointment(
     window = timedelta(hours=service.cancellation_window_hours) if service else timedelta(0)
     # Only the patient's own late change of plan is late; the clinic cancelling never is.
     late = not actor.is_staff and now > appointment.starts_at - window
-    return await _transition(
-        session, appointment, Action.CANCEL, now, late_cancellation=late, note=reason
+    return CancellationTerms(appointment, service, late)
+
+
+async def cancel_appointment(
+    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor, reason: str
+) -> CancellationTerms:
+    """Patients may cancel until the visit starts; inside the service's cancellation window
+    the cancellation is recorded as late (the deposit is kept then)."""
+    appointment = await _load(session, appointment_id, actor, Permission.BOOK)
+    terms = await _terms(session, appointment, actor)
+    now = await repository.database_now(session)
+    await _transition(
+        session, appointment, Action.CANCEL, now, late_cancellation=terms.late, note=reason
     )
+    return terms
 
 
 async def reschedule_appointment(

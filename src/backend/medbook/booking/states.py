@@ -28,6 +28,9 @@ class Action(StrEnum):
     NO_SHOW = "no_show"
     COMPLETE = "complete"
     UNBLOCK = "unblock"
+    # A payment that succeeded after its hold ran out (or was released) takes the time back,
+    # if the time is still free: the exclusion constraints decide.
+    RECLAIM = "reclaim"
 
 
 # Rows in these statuses occupy their time: the exclusion constraints cover exactly these.
@@ -41,6 +44,8 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.HELD, Action.CONFIRM): Status.CONFIRMED,
     (Status.HELD, Action.RELEASE): Status.RELEASED,
     (Status.HELD, Action.EXPIRE): Status.EXPIRED,
+    (Status.EXPIRED, Action.RECLAIM): Status.CONFIRMED,
+    (Status.RELEASED, Action.RECLAIM): Status.CONFIRMED,
     (Status.CONFIRMED, Action.CANCEL): Status.CANCELLED,
     (Status.CONFIRMED, Action.RESCHEDULE): Status.RESCHEDULED,
     (Status.CONFIRMED, Action.CHECK_IN): Status.CHECKED_IN,

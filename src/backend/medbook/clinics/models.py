@@ -113,6 +113,11 @@ class Service(Base):
         ),
         CheckConstraint("min_notice_minutes >= 0 AND max_days_ahead >= 1", name="booking_horizon"),
         CheckConstraint("cancellation_window_hours >= 0", name="cancellation_window"),
+        CheckConstraint(
+            "online_payment = 'none' OR (online_payment = 'deposit' AND deposit_cents > 0) "
+            "OR (online_payment = 'full' AND price_cents > 0)",
+            name="online_payment",
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -129,6 +134,9 @@ class Service(Base):
     min_notice_minutes: Mapped[int] = mapped_column(Integer, server_default="60")
     max_days_ahead: Mapped[int] = mapped_column(Integer, server_default="60")
     cancellation_window_hours: Mapped[int] = mapped_column(Integer, server_default="24")
+    # What a patient pays online before the booking is confirmed: nothing (pay at the clinic),
+    # the deposit, or the full price. A late cancellation or a no-show keeps the deposit.
+    online_payment: Mapped[str] = mapped_column(String(8), server_default="none")
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 

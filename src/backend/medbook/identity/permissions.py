@@ -30,6 +30,7 @@ class Permission(StrEnum):
     MANAGE_CLINIC = "clinic.manage"  # practitioners, services, availability, closures
     MANAGE_STAFF = "staff.manage"  # accounts, roles and factor resets
     VIEW_AUDIT = "audit.view"
+    REFUND = "payments.refund"  # a refund by choice, beyond what the cancellation policy gives
 
 
 _FRONT_DESK = frozenset(
@@ -52,7 +53,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_PATIENTS,
         }
     ),
-    Role.CLINIC_MANAGER: _FRONT_DESK | {Permission.MANAGE_CLINIC, Permission.MANAGE_STAFF},
+    # Refunds by choice move money: the manager decides them, the desk asks the manager.
+    Role.CLINIC_MANAGER: _FRONT_DESK
+    | {Permission.MANAGE_CLINIC, Permission.MANAGE_STAFF, Permission.REFUND},
     # The administrator runs the system (accounts, clinics) but does not look at patients.
     Role.ADMINISTRATOR: frozenset(
         {Permission.MANAGE_STAFF, Permission.MANAGE_CLINIC, Permission.VIEW_SCHEDULE}

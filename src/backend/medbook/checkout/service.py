@@ -1,0 +1,479 @@
+"""Checkout: what a payment means for a booking, and what ending a booking means for its money.
+
+The one place booking and payments meet: booking never imports payments, payments never
+imports booking. The rule at the centre: money in means a confirmed booking or a refund, never
+neither. A payment that succeeds confirms its hold in the same transaction; one that succeeds
+after the hold ran out takes the time back if it is free, and is refunded in full if not.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from medbook.booking import repository as booking_repository
+from medbook.booking import service as booking
+from medbook.booking.errors import AppointmentNotFoundError, HoldExpiredError
+from medbook.booking.models import Appointment
+from medbook.booking.service import PaidOutcome
+from medbook.booking.states import Status
+from medbook.clinics import repository as clinics_repository
+from medbook.db import transaction
+from medbook.errors import ConflictError
+from medbook.identity.permissions import Actor, Permission, StaffPrincipal
+from medbook.patients.service import ContactDetails
+from medbook.payments import repository as payments_repository
+from medbook.payments import service as payments
+from medbook.payments.errors import (
+    AlreadyPaidError,
+    NoOnlinePaymentError,
+    PaymentDeclinedProblem,
+    PaymentNotFoundError,
+)
+from medbook.payments.gateway import (
+    GatewayError,
+    GatewayPayment,
+    PaymentDeclinedError,
+    PaymentGateway,
+)
+from medbook.payments.models import Payment, PaymentStatus, Refund, RefundReason
+from medbook.payments.policy import cancellation_reason, refund_due
+from medbook.payments.service import RefundRequest, idempotency_key
+
+log = logging.getLogger(__name__)
+
+UNSETTLED = frozenset(payments_repository.UNSETTLED)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """A payment as its payer sees it, with what the browser needs to go on."""
+
+    payment: Payment
+    appointment: Appointment
+    now: datetime
+    payment_secret: str | None = None  # finishes 3-D Secure in the gateway's own fields
+    card_fields_secret: str | None = None  # a fresh card-fields session, while card is needed
+    refunds: list[Refund] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Gateways:
+    """What every money-moving call needs: the gateway, and sessions for after-commit work."""
+
+    gateway: PaymentGateway
+    sessions: async_sessionmaker[AsyncSession]
+
+
+# Paying
+
+
+async def start_payment(
+    session: AsyncSession,
+    peers: Gateways,
+    actor: Actor,
+    hold_id: uuid.UUID,
+    contact: ContactDetails | None,
+) -> Checkout:
+    """Open the payment for a live hold (or go on with the one already open)."""
+    appointment, service = await booking.hold_for_checkout(session, hold_id, actor, contact)
+    if service.online_payment == "none":
+        raise NoOnlinePaymentError(
+            f"{service.name} is paid at the clinic: confirm the hold with "
+            f"POST /api/v1/holds/{hold_id}/confirm."
+        )
+    payment = await payments_repository.live_payment(session, appointment.id, for_update=True)
+    if payment is None:
+        deposit = service.online_payment == "deposit"
+        payment, seen = await payments.open_payment(
+            session,
+            peers.gateway,
+            appointment_id=appointment.id,
+            purpose="deposit" if deposit else "full",
+            amount_cents=service.deposit_cents if deposit else service.price_cents,
+            currency=service.currency,
+        )
+    else:
+        seen = await _fetch(peers.gateway, payment)
+        await settle(session, peers, payment, seen)
+        if payment.status == PaymentStatus.SUCCEEDED:
+            raise AlreadyPaidError("This booking is paid already.")
+    return await _checkout(session, peers.gateway, payment, seen)
+
+
+async def pay(
+    session: AsyncSession, peers: Gateways, actor: Actor, payment_id: uuid.UUID, method: str
+) -> Checkout:
+    """Charge the card the gateway's fields tokenised as `method`, while the hold lives."""
+    payment = await _payment_for(session, actor, payment_id, to_book=True)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return await _checkout(session, peers.gateway, payment)
+    if payment.status == PaymentStatus.CANCELLED:
+        raise ConflictError("This payment was given up; start again.", code="payment_cancelled")
+    appointment, now = await booking.view_appointment(session, payment.appointment_id, actor)
+    if booking.current_status(appointment, now) is not Status.HELD:
+        raise HoldExpiredError(
+            "Your hold on this time ran out before the payment, and nothing was charged. "
+            "Please pick a time again."
+        )
+    assert payment.gateway_reference is not None
+    try:
+        seen = await peers.gateway.pay(
+            payment.gateway_reference,
+            method,
+            idempotency_key=idempotency_key("payment", payment.id, "pay", method),
+        )
+    except PaymentDeclinedError as declined:
+        await payments.record(session, payment, declined.payment, now)
+        reason = declined.payment.failure_message or "your card was declined"
+        until = appointment.hold_expires_at
+        raise PaymentDeclinedProblem(
+            f"The payment did not go through ({reason.rstrip('.')}). Nothing was charged. "
+            + (
+                f"You can try another card until {until.isoformat(timespec='seconds')}."
+                if until
+                else "You can try another card."
+            )
+        ) from declined
+    except GatewayError as error:
+        raise payments.unavailable(error) from error
+    await settle(session, peers, payment, seen)
+    return await _checkout(session, peers.gateway, payment, seen)
+
+
+async def payment_status(
+    session: AsyncSession, peers: Gateways, actor: Actor, payment_id: uuid.UUID
+) -> Checkout:
+    """The payer's return page: asks the gateway itself while the payment is open, so a lost
+    webhook never leaves a paid booking unconfirmed."""
+    payment = await _payment_for(session, actor, payment_id)
+    seen: GatewayPayment | None = None
+    if payment.status in UNSETTLED and payment.gateway_reference is not None:
+        try:
+            seen = await peers.gateway.fetch(payment.gateway_reference)
+        except GatewayError as error:
+            log.warning("return page: gateway unreachable (%s); showing what we know", error)
+        else:
+            await settle(session, peers, payment, seen)
+    return await _checkout(session, peers.gateway, payment, seen)
+
+
+async def settle(
+    session: AsyncSession, peers: Gateways, payment: Payment, seen: GatewayPayment
+) -> PaidOutcome | None:
+    """Record what the gateway says of a (locked) payment; if it has just succeeded, honour it."""
+    now = await booking_repository.database_now(session)
+    if not await payments.record(session, payment, seen, now):
+        return None
+    return await honour(session, peers, payment)
+
+
+async def honour(session: AsyncSession, peers: Gateways, payment: Payment) -> PaidOutcome:
+    """A succeeded payment: confirm its booking, or refund it in full if the booking cannot be."""
+    outcome = await booking.confirm_paid(session, payment.appointment_id)
+    if outcome in (PaidOutcome.SLOT_TAKEN, PaidOutcome.NOT_NEEDED):
+        reason = (
+            RefundReason.SLOT_TAKEN
+            if outcome is PaidOutcome.SLOT_TAKEN
+            else RefundReason.NOT_NEEDED
+        )
+        refundable = payment.amount_cents - payment.refunded_cents
+        if refundable > 0:
+            await payments.request_refund(
+                session, peers.sessions, peers.gateway, payment, RefundRequest(refundable, reason)
+            )
+        log.info("payment %s succeeded too late (%s): refunded in full", payment.id, outcome)
+    return outcome
+
+
+async def handle_webhook(
+    session: AsyncSession, peers: Gateways, payload: bytes, signature: str | None
+) -> str:
+    """A gateway event, verified and taken once. The event only says "look": the payment's
+    state is asked of the gateway, so events arriving late or out of order change nothing."""
+    event = peers.gateway.verify_webhook(payload, signature)
+    if not await payments_repository.record_event(
+        session, peers.gateway.name, event.id, event.type
+    ):
+        return "duplicate"
+    payment = None
+    if event.payment_id is not None:
+        payment = await payments_repository.get_payment(session, event.payment_id, for_update=True)
+    if payment is None and event.payment_reference is not None:
+        payment = await payments_repository.payment_by_reference(
+            session, peers.gateway.name, event.payment_reference, for_update=True
+        )
+    if payment is None or payment.gateway_reference != event.payment_reference:
+        return "ignored"  # not one of ours, or not about a payment
+    await payments_repository.link_event(session, peers.gateway.name, event.id, payment.id)
+    if payment.status in UNSETTLED or payment.status == PaymentStatus.CANCELLED:
+        # The gateway is asked again, so a failure here is retried by its redelivery.
+        await settle(session, peers, payment, await _fetch(peers.gateway, payment))
+    return "processed"
+
+
+# Ending a booking
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationQuote:
+    appointment: Appointment
+    late: bool
+    paid_cents: int  # paid and not refunded yet
+    refund_cents: int
+    currency: str | None
+
+
+async def cancellation_quote(
+    session: AsyncSession, actor: Actor, appointment_id: uuid.UUID
+) -> CancellationQuote:
+    """What cancelling now would refund, shown before the patient decides."""
+    terms = await booking.cancellation_terms(session, appointment_id, actor)
+    reason = cancellation_reason(by_staff=actor.is_staff, late=terms.late)
+    deposit = terms.service.deposit_cents if terms.service else 0
+    found = await payments_repository.payments_for_booking(session, appointment_id)
+    plan = _refund_plan(found, deposit, reason)
+    paid = sum(p.amount_cents - p.refunded_cents for p in found if _succeeded(p))
+    currency = next((p.currency for p in found if _succeeded(p)), None)
+    return CancellationQuote(
+        terms.appointment, terms.late, paid, sum(due for _, due in plan), currency
+    )
+
+
+async def cancel(
+    session: AsyncSession, peers: Gateways, actor: Actor, appointment_id: uuid.UUID, note: str
+) -> tuple[Appointment, list[Refund]]:
+    """Cancel, and refund what the policy says: all of it before the window or when the clinic
+    cancels, all but the deposit after it."""
+    terms = await booking.cancel_appointment(session, appointment_id, actor, note)
+    reason = cancellation_reason(by_staff=actor.is_staff, late=terms.late)
+    deposit = terms.service.deposit_cents if terms.service else 0
+    refunds = await _refund_per_policy(session, peers, appointment_id, deposit, reason)
+    return terms.appointment, refunds
+
+
+async def no_show(
+    session: AsyncSession, peers: Gateways, staff: StaffPrincipal, appointment_id: uuid.UUID
+) -> tuple[Appointment, list[Refund]]:
+    """Mark a no-show; a full payment is refunded but for the deposit."""
+    appointment = await booking.mark_no_show(session, staff, appointment_id)
+    service = (
+        await clinics_repository.get_service(session, appointment.service_id)
+        if appointment.service_id
+        else None
+    )
+    deposit = service.deposit_cents if service else 0
+    refunds = await _refund_per_policy(
+        session, peers, appointment_id, deposit, RefundReason.NO_SHOW
+    )
+    return appointment, refunds
+
+
+async def staff_refund(
+    session: AsyncSession,
+    peers: Gateways,
+    staff: StaffPrincipal,
+    payment_id: uuid.UUID,
+    amount_cents: int,
+    note: str,
+) -> tuple[Refund, Appointment]:
+    """A refund staff choose to make (all or part), with the reason they give."""
+    payment = await _payment_for(session, Actor(staff=staff), payment_id)
+    appointment, _ = await booking.view_appointment(
+        session, payment.appointment_id, Actor(staff=staff)
+    )
+    staff.require(Permission.REFUND, appointment.clinic_id)
+    refund = await payments.request_refund(
+        session,
+        peers.sessions,
+        peers.gateway,
+        payment,
+        RefundRequest(amount_cents, RefundReason.STAFF, note, staff.staff_id),
+    )
+    return refund, appointment
+
+
+async def payment_history(
+    session: AsyncSession, actor: Actor, appointment_id: uuid.UUID
+) -> list[tuple[Payment, list[Refund]]]:
+    """A booking's payments and refunds: the patient's receipts, the desk's audit trail."""
+    await booking.view_appointment(session, appointment_id, actor)
+    found = await payments_repository.payments_for_booking(session, appointment_id)
+    refunds = await payments_repository.refunds_of(session, [p.id for p in found])
+    return [(p, [r for r in refunds if r.payment_id == p.id]) for p in found]
+
+
+# Reconciliation
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    subject: str  # "payment <id>" or "refund <id>"
+    ours: str
+    theirs: str
+    action: str  # what fixing it does (or did)
+    fixed: bool
+
+
+async def reconcile(
+    peers: Gateways, *, fix: bool, settled_after: timedelta, abandon_after: timedelta
+) -> list[Mismatch]:
+    """Compare our open records with the gateway and, with `fix`, put them right: payments the
+    gateway took but we never heard of, paid bookings left unconfirmed, refunds not yet made,
+    and payments abandoned long ago (given up at the gateway, so they can never charge)."""
+    found: list[Mismatch] = []
+    async with transaction(peers.sessions) as session:
+        open_ids = await payments_repository.unsettled_payment_ids(session, settled_after)
+        stranded_ids = await payments_repository.paid_without_booking_ids(session)
+        refund_ids = await payments_repository.pending_refund_ids(session, settled_after)
+    for payment_id in open_ids:
+        found += await _reconcile_open(peers, payment_id, fix, abandon_after)
+    for payment_id in stranded_ids:
+        found += await _reconcile_stranded(peers, payment_id, fix)
+    for refund_id in refund_ids:
+        done = (
+            await payments.perform_refund(peers.sessions, peers.gateway, refund_id) if fix else None
+        )
+        found.append(
+            Mismatch(
+                f"refund {refund_id}", "pending", "not made", "make the refund", done is not None
+            )
+        )
+    return found
+
+
+async def _reconcile_open(
+    peers: Gateways, payment_id: uuid.UUID, fix: bool, abandon_after: timedelta
+) -> list[Mismatch]:
+    async with transaction(peers.sessions) as session:
+        payment = await payments_repository.get_payment(session, payment_id, for_update=True)
+        if payment is None or payment.status not in UNSETTLED:
+            return []
+        try:
+            seen = await _fetch(peers.gateway, payment)
+        except Exception:
+            log.warning("reconcile: payment %s not checked", payment_id, exc_info=True)
+            return []
+        subject = f"payment {payment.id}"
+        if seen.status != payment.status:
+            if fix:
+                await settle(session, peers, payment, seen)
+            return [Mismatch(subject, payment.status, seen.status, "record the gateway's", fix)]
+        appointment = await booking_repository.get_appointment(session, payment.appointment_id)
+        now = await booking_repository.database_now(session)
+        assert appointment is not None
+        stale = now - payment.updated_at > abandon_after
+        if stale and booking.current_status(appointment, now) is not Status.HELD:
+            if fix:
+                assert payment.gateway_reference is not None
+                cancelled = await peers.gateway.cancel(payment.gateway_reference)
+                await payments.record(session, payment, cancelled, now)
+            return [Mismatch(subject, payment.status, seen.status, "give up the payment", fix)]
+    return []
+
+
+async def _reconcile_stranded(peers: Gateways, payment_id: uuid.UUID, fix: bool) -> list[Mismatch]:
+    async with transaction(peers.sessions) as session:
+        payment = await payments_repository.get_payment(session, payment_id, for_update=True)
+        if payment is None or payment.status != PaymentStatus.SUCCEEDED:
+            return []
+        outcome = await honour(session, peers, payment) if fix else None
+        action = f"confirm or refund ({outcome})" if outcome else "confirm or refund"
+        return [
+            Mismatch(
+                f"payment {payment.id}", "paid, booking not confirmed", "succeeded", action, fix
+            )
+        ]
+
+
+# Helpers
+
+
+async def _payment_for(
+    session: AsyncSession, actor: Actor, payment_id: uuid.UUID, *, to_book: bool = False
+) -> Payment:
+    """The payment, locked, if the actor may see its booking; the same 404 otherwise."""
+    payment = await payments_repository.get_payment(session, payment_id, for_update=True)
+    if payment is not None:
+        try:
+            await booking.view_appointment(session, payment.appointment_id, actor, to_book=to_book)
+        except AppointmentNotFoundError:
+            payment = None
+    if payment is None:
+        raise PaymentNotFoundError(f"There is no payment {payment_id} you can access.")
+    return payment
+
+
+async def _fetch(gateway: PaymentGateway, payment: Payment) -> GatewayPayment:
+    assert payment.gateway_reference is not None
+    try:
+        return await gateway.fetch(payment.gateway_reference)
+    except GatewayError as error:
+        raise payments.unavailable(error) from error
+
+
+async def _checkout(
+    session: AsyncSession,
+    gateway: PaymentGateway,
+    payment: Payment,
+    seen: GatewayPayment | None = None,
+) -> Checkout:
+    appointment = await booking_repository.get_appointment(session, payment.appointment_id)
+    assert appointment is not None
+    now = await booking_repository.database_now(session)
+    refunds = list(await payments_repository.refunds_of(session, [payment.id]))
+    payable = payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED) and (
+        booking.current_status(appointment, now) is Status.HELD
+    )
+    card_fields = None
+    if payable:
+        try:
+            card_fields = await gateway.card_fields(
+                idempotency_key=idempotency_key("card-fields", payment.id, uuid.uuid4().hex)
+            )
+        except GatewayError as error:
+            raise payments.unavailable(error) from error
+    secret = seen.client_secret if seen is not None and payment.status in UNSETTLED else None
+    return Checkout(payment, appointment, now, secret, card_fields, refunds)
+
+
+def _succeeded(payment: Payment) -> bool:
+    return payment.status == PaymentStatus.SUCCEEDED
+
+
+def _refund_plan(
+    found: Sequence[Payment], deposit: int, reason: RefundReason
+) -> list[tuple[Payment, int]]:
+    """How much of each succeeded payment goes back; the deposit is kept once, not per payment."""
+    plan: list[tuple[Payment, int]] = []
+    keep = deposit
+    for payment in found:
+        if not _succeeded(payment):
+            continue
+        refundable = payment.amount_cents - payment.refunded_cents
+        due = refund_due(refundable, keep, reason)
+        keep = max(0, keep - (refundable - due))
+        if due > 0:
+            plan.append((payment, due))
+    return plan
+
+
+async def _refund_per_policy(
+    session: AsyncSession,
+    peers: Gateways,
+    appointment_id: uuid.UUID,
+    deposit: int,
+    reason: RefundReason,
+) -> list[Refund]:
+    found = await payments_repository.payments_for_booking(session, appointment_id, for_update=True)
+    return [
+        await payments.request_refund(
+            session, peers.sessions, peers.gateway, payment, RefundRequest(due, reason)
+        )
+        for payment, due in _refund_plan(found, deposit, reason)
+    ]

@@ -1,0 +1,194 @@
+"""Payment records: open one at the gateway, record what the gateway says, refund.
+
+Nothing here knows about bookings: checkout/ decides what a payment means for one. Money only
+moves at the gateway, and only with an idempotency key derived from our own record, so a retry
+never charges or refunds twice. Refunds are recorded first and made after the commit: a refund
+that fails to reach the gateway stays pending and is made again by reconciliation.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from medbook.db import after_commit, transaction
+from medbook.payments import repository
+from medbook.payments.errors import (
+    GatewayUnavailableError,
+    NotRefundableError,
+    PaymentMismatchError,
+    RefundTooLargeError,
+)
+from medbook.payments.gateway import (
+    GatewayError,
+    GatewayPayment,
+    PaymentGateway,
+    RefundRefusedError,
+)
+from medbook.payments.models import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
+
+log = logging.getLogger(__name__)
+
+
+def idempotency_key(kind: str, record_id: uuid.UUID, *detail: str) -> str:
+    """One key per money-moving act on one of our records: the same act retried reuses it."""
+    return ":".join(("medbook", kind, str(record_id), *detail))
+
+
+def unavailable(error: GatewayError) -> GatewayUnavailableError:
+    log.warning("payment gateway call failed: %s", error)
+    return GatewayUnavailableError(
+        "The payment service is not answering right now. Nothing was charged; please try "
+        "again in a moment."
+    )
+
+
+async def open_payment(
+    session: AsyncSession,
+    gateway: PaymentGateway,
+    *,
+    appointment_id: uuid.UUID,
+    purpose: str,
+    amount_cents: int,
+    currency: str,
+) -> tuple[Payment, GatewayPayment]:
+    """A payment row and its twin at the gateway, waiting for a card. Moves no money."""
+    payment = Payment(
+        appointment_id=appointment_id,
+        purpose=purpose,
+        amount_cents=amount_cents,
+        currency=currency,
+        gateway=gateway.name,
+        status=PaymentStatus.PENDING,
+    )
+    await repository.add(session, payment)
+    try:
+        made = await gateway.create_payment(
+            amount_cents=amount_cents,
+            currency=currency,
+            payment_id=payment.id,
+            idempotency_key=idempotency_key("payment", payment.id),
+        )
+    except GatewayError as error:
+        raise unavailable(error) from error
+    payment.gateway_reference = made.reference
+    await repository.touch(session, payment)
+    return payment, made
+
+
+async def record(
+    session: AsyncSession, payment: Payment, seen: GatewayPayment, now: datetime
+) -> bool:
+    """Write what the gateway says of a (locked) payment; True when it has just succeeded.
+
+    Success is final here: an older event arriving late cannot undo it, and a payment already
+    succeeded is never "newly" succeeded again, so its consequences happen once.
+    """
+    if seen.reference != payment.gateway_reference:
+        raise PaymentMismatchError("The gateway answered about another payment.")
+    if seen.amount_cents != payment.amount_cents or seen.currency != payment.currency:
+        log.error("payment %s: the gateway's amount differs from ours", payment.id)
+        raise PaymentMismatchError(
+            "The payment at the gateway is not for the amount asked; staff have been told."
+        )
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return False
+    if payment.status == PaymentStatus.CANCELLED and seen.status != PaymentStatus.SUCCEEDED:
+        return False
+    failure_code = seen.failure_code if seen.status == PaymentStatus.FAILED else None
+    if (payment.status, payment.failure_code) == (seen.status, failure_code):
+        return False
+    payment.status = seen.status
+    payment.failure_code = failure_code
+    if seen.status == PaymentStatus.SUCCEEDED:
+        payment.succeeded_at = now
+    await repository.touch(session, payment)
+    return seen.status == PaymentStatus.SUCCEEDED
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    amount_cents: int
+    reason: RefundReason
+    note: str = ""
+    requested_by: uuid.UUID | None = None
+
+
+async def request_refund(
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    gateway: PaymentGateway,
+    payment: Payment,
+    wanted: RefundRequest,
+) -> Refund:
+    """Record a refund of a (locked) succeeded payment; it is made at the gateway once this
+    transaction commits. Never more than was paid and not yet refunded."""
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise NotRefundableError("Only a payment that went through can be refunded.")
+    refundable = payment.amount_cents - payment.refunded_cents
+    if wanted.amount_cents <= 0 or wanted.amount_cents > refundable:
+        raise RefundTooLargeError(
+            f"At most {refundable} cents of this payment can still be refunded."
+            if refundable
+            else "This payment has been refunded in full already."
+        )
+    refund = Refund(
+        payment_id=payment.id,
+        amount_cents=wanted.amount_cents,
+        reason=wanted.reason,
+        note=wanted.note,
+        requested_by=wanted.requested_by,
+        status=RefundStatus.PENDING,
+    )
+    await repository.add(session, refund)
+    payment.refunded_cents += wanted.amount_cents
+    await repository.touch(session, payment)
+    refund_id = refund.id
+
+    async def make_it() -> None:
+        await perform_refund(sessions, gateway, refund_id)
+
+    after_commit(session, make_it)
+    return refund
+
+
+async def perform_refund(
+    sessions: async_sessionmaker[AsyncSession], gateway: PaymentGateway, refund_id: uuid.UUID
+) -> RefundStatus | None:
+    """Make a pending refund at the gateway (once: an earlier try that got through is found by
+    our id in its metadata). None when it is not pending or someone else is making it."""
+    async with transaction(sessions) as session:
+        refund = await repository.claim_pending_refund(session, refund_id)
+        if refund is None:
+            return None
+        payment = await repository.get_payment(session, refund.payment_id, for_update=True)
+        assert payment is not None
+        assert payment.gateway_reference is not None
+        reference = payment.gateway_reference
+        try:
+            made = await gateway.find_refund(reference, refund.id) or await gateway.refund(
+                reference,
+                refund.amount_cents,
+                refund_id=refund.id,
+                idempotency_key=idempotency_key("refund", refund.id),
+            )
+        except RefundRefusedError as error:
+            log.error("refund %s refused by the gateway (%s): settle it by hand", refund.id, error)
+            refund.status = RefundStatus.FAILED
+            refund.failure_code = error.code[:64]
+            payment.refunded_cents -= refund.amount_cents
+            await repository.touch(session, refund)
+            await repository.touch(session, payment)
+            return RefundStatus.FAILED
+        except GatewayError as error:
+            log.warning("refund %s not made yet (%s); reconciliation retries it", refund.id, error)
+            await repository.touch(session, refund)
+            return RefundStatus.PENDING
+        refund.gateway_reference = made.reference
+        refund.status = made.status
+        await repository.touch(session, refund)
+        return RefundStatus(made.status)
