@@ -121,6 +121,8 @@ async def pay(
             "Your hold on this time ran out before the payment, and nothing was charged. "
             "Please pick a time again."
         )
+    if payment.status == PaymentStatus.FAILED:
+        await payments.fresh_attempt(session, peers.gateway, payment)
     assert payment.gateway_reference is not None
     try:
         seen = await peers.gateway.pay(
@@ -201,15 +203,13 @@ async def handle_webhook(
         session, peers.gateway.name, event.id, event.type
     ):
         return "duplicate"
-    payment = None
-    if event.payment_id is not None:
-        payment = await payments_repository.get_payment(session, event.payment_id, for_update=True)
-    if payment is None and event.payment_reference is not None:
-        payment = await payments_repository.payment_by_reference(
-            session, peers.gateway.name, event.payment_reference, for_update=True
-        )
-    if payment is None or payment.gateway_reference != event.payment_reference:
-        return "ignored"  # not one of ours, or not about a payment
+    if event.payment_reference is None:
+        return "ignored"  # not about a payment
+    payment = await payments_repository.payment_by_reference(
+        session, peers.gateway.name, event.payment_reference, for_update=True
+    )
+    if payment is None:
+        return "ignored"  # not one of ours
     await payments_repository.link_event(session, peers.gateway.name, event.id, payment.id)
     if payment.status in UNSETTLED or payment.status == PaymentStatus.CANCELLED:
         # The gateway is asked again, so a failure here is retried by its redelivery.

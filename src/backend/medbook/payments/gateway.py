@@ -37,7 +37,6 @@ class WebhookEvent:
     id: str
     type: str
     payment_reference: str | None  # the gateway's payment the event is about, if any
-    payment_id: uuid.UUID | None  # ours, from the payment's metadata
 
 
 @dataclass(frozen=True, slots=True)

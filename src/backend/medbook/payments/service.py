@@ -80,6 +80,49 @@ async def open_payment(
     return payment, made
 
 
+async def fresh_attempt(
+    session: AsyncSession, gateway: PaymentGateway, payment: Payment
+) -> GatewayPayment:
+    """After a decline, another card goes on a fresh gateway payment: the declined one is given
+    up at the gateway and kept here as a cancelled row (its reference and decline code stay in
+    the audit trail), while the payer's payment keeps its id."""
+    declined_reference = payment.gateway_reference
+    assert declined_reference is not None
+    try:
+        given_up = await gateway.cancel(declined_reference)
+    except GatewayError as error:
+        raise unavailable(error) from error
+    if given_up.status == PaymentStatus.SUCCEEDED:  # it went through after all
+        raise PaymentMismatchError("The earlier attempt went through after all; reload the page.")
+    history = Payment(
+        appointment_id=payment.appointment_id,
+        purpose=payment.purpose,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        gateway=payment.gateway,
+        gateway_reference=declined_reference,
+        status=PaymentStatus.CANCELLED,
+        failure_code=payment.failure_code,
+    )
+    payment.gateway_reference = None
+    await repository.touch(session, payment)
+    await repository.add(session, history)
+    try:
+        made = await gateway.create_payment(
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            payment_id=payment.id,
+            idempotency_key=idempotency_key("payment", payment.id, "after", str(history.id)),
+        )
+    except GatewayError as error:
+        raise unavailable(error) from error
+    payment.gateway_reference = made.reference
+    payment.status = made.status
+    payment.failure_code = None
+    await repository.touch(session, payment)
+    return made
+
+
 async def record(
     session: AsyncSession, payment: Payment, seen: GatewayPayment, now: datetime
 ) -> bool:

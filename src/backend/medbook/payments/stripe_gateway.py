@@ -156,7 +156,8 @@ class StripeGateway:
             self._client.v1.refunds.list_async, params={"payment_intent": reference, "limit": 100}
         )
         for refund in page.data:
-            if (refund.metadata or {}).get(METADATA_REFUND_ID) == str(refund_id):
+            metadata = refund.metadata.to_dict() if refund.metadata else {}
+            if metadata.get(METADATA_REFUND_ID) == str(refund_id):
                 return _refund(refund)
         return None
 
@@ -179,9 +180,7 @@ class StripeGateway:
             ) from error
         except (UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
             raise WebhookRefusedError("The body is not a Stripe event.") from error
-        reference = _payment_reference(subject)
-        metadata = subject.get("metadata") if isinstance(subject, dict) else None
-        return WebhookEvent(event_id, event_type, reference, _our_id(metadata))
+        return WebhookEvent(event_id, event_type, _payment_reference(subject))
 
     @staticmethod
     async def _call(method: Any, *args: Any, **kwargs: Any) -> Any:
@@ -203,8 +202,8 @@ def _payment(intent: Any) -> GatewayPayment:
         amount_cents=int(intent.amount),
         currency=str(intent.currency).upper(),
         client_secret=intent.client_secret,
-        failure_code=error.get("code") if error else None,
-        failure_message=error.get("message") if error else None,
+        failure_code=getattr(error, "code", None) if error else None,
+        failure_message=getattr(error, "message", None) if error else None,
     )
 
 
@@ -250,12 +249,3 @@ def _payment_reference(subject: Any) -> str | None:
         return str(subject.get("id"))
     intent = subject.get("payment_intent")
     return intent if isinstance(intent, str) else None
-
-
-def _our_id(metadata: Any) -> uuid.UUID | None:
-    if not isinstance(metadata, dict):
-        return None
-    try:
-        return uuid.UUID(str(metadata.get(METADATA_PAYMENT_ID)))
-    except ValueError:
-        return None
