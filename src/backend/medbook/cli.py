@@ -14,6 +14,7 @@ import typer
 from sqlalchemy import text
 
 from medbook import schema
+from medbook.checkout.cli import payments_app
 from medbook.data_key import DataKey, DataKeyError
 from medbook.db import create_engine, database_url, session_factory
 from medbook.identity.cli import keys_app
@@ -23,6 +24,7 @@ from medbook.settings import REPO_ROOT, get_settings
 
 app = typer.Typer(help="Medical Inc. booking platform.", no_args_is_help=True, add_completion=False)
 app.add_typer(keys_app, name="keys")
+app.add_typer(payments_app, name="payments")
 app.command("create-admin")(create_admin)
 
 

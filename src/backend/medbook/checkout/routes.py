@@ -29,7 +29,7 @@ from medbook.checkout.schemas import (
 from medbook.checkout.service import Checkout, Gateways
 from medbook.clinics import repository as clinics_repository
 from medbook.deps import DbSession
-from medbook.errors import PROBLEM_RESPONSES, UnprocessableError
+from medbook.errors import PROBLEM_RESPONSES, DomainError
 from medbook.identity.dependencies import BookingActor, StaffMember
 from medbook.identity.permissions import Actor
 from medbook.payments.gateway import WebhookRefusedError
@@ -167,7 +167,7 @@ async def stripe_webhook(request: Request, db: DbSession, peers: Peers) -> Webho
             db, peers, payload, request.headers.get("stripe-signature")
         )
     except WebhookRefusedError as error:
-        raise UnprocessableError(str(error), code="webhook_refused") from error
+        raise DomainError(str(error), code="webhook_refused") from error
     return WebhookOut(received=True, result=result)
 
 

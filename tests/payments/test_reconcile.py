@@ -1,0 +1,127 @@
+"""`medbook payments reconcile`: lists where our records and localstripe's differ, then mends
+them with --fix, and finds nothing the second time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.auth import AppClient
+from tests.booking.helpers import status_in_db
+from tests.factories import make_world
+from tests.payments.helpers import (
+    BANK_CHECK_CARD,
+    Localstripe,
+    card_token,
+    paid_booking,
+    paid_online,
+    pass_bank_check,
+    pay,
+    payment_row,
+    refund_rows,
+    run_out,
+    start_checkout,
+)
+
+
+def reconcile(
+    database_url: str, gateway: Localstripe, *flags: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "medbook", "payments", "reconcile", *flags],
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "MEDBOOK_PAYMENT_API_BASE": gateway.url,
+            "MEDBOOK_LOG_LEVEL": "warning",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def execute(session: AsyncSession, sql: str, **values: object) -> None:
+    await session.execute(text(sql), values)
+    await session.commit()
+
+
+async def test_reconcile_lists_then_mends_every_kind_of_mismatch(
+    client: AppClient, session: AsyncSession, localstripe: Localstripe, database_url: str
+) -> None:
+    world = await make_world(session)
+    await paid_online(session, world)
+    # 1. Paid at the gateway (the bank's check passed), but no webhook and no return page.
+    unheard = await start_checkout(client, world, world.at(9), await client.patient("a"))
+    asked = await pay(
+        client, unheard, await card_token(localstripe.url, unheard.fields, BANK_CHECK_CARD)
+    )
+    await pass_bank_check(localstripe.url, asked.json()["gateway_fields"])
+    # 2. Recorded as paid, yet its booking was left a hold (a safety net: no code path does it).
+    stranded = await paid_booking(
+        client, localstripe, world, world.at(11), await client.patient("b")
+    )
+    await execute(
+        session,
+        "UPDATE appointments SET status = 'held', hold_expires_at = now() - interval '1 minute' "
+        "WHERE id = :id",
+        id=uuid.UUID(stranded.hold_id),
+    )
+    # 3. A refund recorded, never made at the gateway (the process stopped before it could).
+    unrefunded = await paid_booking(
+        client, localstripe, world, world.at(13), await client.patient("c")
+    )
+    refund_id = uuid.uuid4()
+    await execute(
+        session,
+        "WITH recorded AS (INSERT INTO refunds (id, payment_id, amount_cents, reason, status) "
+        "VALUES (:id, :payment, 1500, 'clinic_cancelled', 'pending') RETURNING payment_id) "
+        "UPDATE payments SET refunded_cents = 1500 WHERE id IN (SELECT payment_id FROM recorded)",
+        id=refund_id,
+        payment=uuid.UUID(unrefunded.payment_id),
+    )
+    # 4. Opened two hours ago and never paid; the hold is long over.
+    abandoned = await start_checkout(client, world, world.at(15), await client.patient("d"))
+    await run_out(session, abandoned.hold_id)
+    await execute(
+        session,
+        "UPDATE payments SET updated_at = now() - interval '2 hours' WHERE id = :id",
+        id=uuid.UUID(abandoned.payment_id),
+    )
+
+    listed = reconcile(database_url, localstripe)
+
+    assert listed.returncode == 1, listed.stderr
+    for subject in (unheard.payment_id, stranded.payment_id, str(refund_id), abandoned.payment_id):
+        assert subject in listed.stdout, listed.stdout
+    assert "4 mismatch(es)" in listed.stdout
+    # Listing changed nothing.
+    assert (await payment_row(session, unheard.payment_id)).status == "requires_action"
+    assert await status_in_db(session, stranded.hold_id) == "held"
+
+    fixed = reconcile(database_url, localstripe, "--fix")
+
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "[to fix]" not in fixed.stdout
+    assert (await payment_row(session, unheard.payment_id)).status == "succeeded"
+    assert await status_in_db(session, unheard.hold_id) == "confirmed"
+    # The stranded one's time was still free: taken back and confirmed, not refunded.
+    assert await status_in_db(session, stranded.hold_id) == "confirmed"
+    [made] = await refund_rows(session, unrefunded.payment_id)
+    assert (made.status, made.amount_cents) == ("succeeded", 1500)
+    gateway_refund = await localstripe.sdk().v1.refunds.retrieve_async(made.gateway_reference)
+    assert gateway_refund.amount == 1500
+    given_up = await payment_row(session, abandoned.payment_id)
+    assert given_up.status == "cancelled"
+    intent = await localstripe.sdk().v1.payment_intents.retrieve_async(given_up.gateway_reference)
+    assert intent.status == "canceled"
+
+    again = reconcile(database_url, localstripe)
+    assert again.returncode == 0, again.stdout
+    assert "0 mismatch(es)" in again.stdout
