@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from medbook.settings import get_settings
+from tests.live import LiveServer, start_live_server, stop_live_server
 from tests.payments.helpers import Localstripe, start_localstripe
 
 
@@ -35,3 +36,22 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Localstrip
 def _gateway_for_every_test(localstripe: Localstripe) -> Localstripe:
     """Every payment test's app talks to localstripe."""
     return localstripe
+
+
+@pytest.fixture(scope="session")
+def payment_server(
+    database_url: str, localstripe: Localstripe, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A real server process on localstripe, logging everything (debug): its log is scanned
+    for card data."""
+    live = start_live_server(
+        database_url,
+        tmp_path_factory.mktemp("payments") / "server.log",
+        MEDBOOK_PAYMENT_API_BASE=localstripe.url,
+        MEDBOOK_PAYMENT_JS_URL=f"{localstripe.url}/js.stripe.com/v3/",
+        MEDBOOK_LOG_LEVEL="debug",
+    )
+    yield live
+    stop_live_server(live)
+    log = live.log_path.read_text()
+    assert "Traceback" not in log, log[-5000:]

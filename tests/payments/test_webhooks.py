@@ -25,7 +25,7 @@ from tests.auth import SignedIn, sign_in_patient
 from tests.booking.helpers import status_in_db
 from tests.factories import make_world
 from tests.identity.peers import BackgroundServer, JsonHandler
-from tests.live import LiveServer, start_live_server, stop_live_server
+from tests.live import LiveServer
 from tests.payments.helpers import (
     BANK_CHECK_CARD,
     Localstripe,
@@ -91,22 +91,6 @@ def sign(body: bytes, at: int | None = None, secret: str = DEV_STRIPE_WEBHOOK_SE
 
 
 @pytest.fixture(scope="module")
-def server(
-    database_url: str, localstripe: Localstripe, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    live = start_live_server(
-        database_url,
-        tmp_path_factory.mktemp("payments") / "server.log",
-        MEDBOOK_PAYMENT_API_BASE=localstripe.url,
-        MEDBOOK_PAYMENT_JS_URL=f"{localstripe.url}/js.stripe.com/v3/",
-    )
-    yield live
-    stop_live_server(live)
-    log = live.log_path.read_text()
-    assert "Traceback" not in log, log[-5000:]
-
-
-@pytest.fixture(scope="module")
 def recorder(localstripe: Localstripe) -> Iterator[Recorder]:
     recording = Recorder()
     localstripe.send_webhooks_to("recorder", recording.base_url + "/")
@@ -116,15 +100,15 @@ def recorder(localstripe: Localstripe) -> Iterator[Recorder]:
 
 
 @pytest.fixture
-def webhooks_on(localstripe: Localstripe, server: LiveServer) -> Iterator[None]:
-    localstripe.send_webhooks_to("medbook", server.url + WEBHOOK_PATH)
+def webhooks_on(localstripe: Localstripe, payment_server: LiveServer) -> Iterator[None]:
+    localstripe.send_webhooks_to("medbook", payment_server.url + WEBHOOK_PATH)
     yield
     localstripe.stop_webhooks_to("medbook")
 
 
 @pytest.fixture
-async def http(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=15) as client:
+async def http(payment_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=payment_server.url, timeout=15) as client:
         yield client
 
 
