@@ -70,6 +70,7 @@ class DemoService:
     min_notice_minutes: int
     max_days_ahead: int
     cancellation_window_hours: int
+    online_payment: str = "none"  # the rest is paid at the clinic
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,7 @@ SERVICES = (
         min_notice_minutes=120,
         max_days_ahead=90,
         cancellation_window_hours=48,
+        online_payment="deposit",
     ),
     DemoService(
         code="vaccination",
@@ -253,6 +255,7 @@ SERVICES = (
         min_notice_minutes=120,
         max_days_ahead=60,
         cancellation_window_hours=24,
+        online_payment="deposit",
     ),
 )
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import time
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class FromRow(BaseModel):
@@ -50,6 +51,10 @@ class ServiceOut(FromRow):
     min_notice_minutes: int
     max_days_ahead: int
     cancellation_window_hours: int
+    online_payment: Literal["none", "deposit", "full"] = Field(
+        description="Paid online before the booking is confirmed: nothing (at the clinic), "
+        "the deposit, or the full price. Late cancellations and no-shows keep the deposit."
+    )
 
 
 class PractitionerOut(FromRow):
