@@ -246,3 +246,21 @@ async def paid_booking(
     paid = await pay(client, started, await card_token(gateway.url, started.fields, GOOD_CARD))
     assert paid.json()["appointment"]["status"] == "confirmed", paid.text
     return started
+
+
+async def at_the_bank_check(
+    client: AppClient | httpx.AsyncClient,
+    gateway: Localstripe,
+    world: World,
+    start: datetime,
+    patient: SignedIn,
+) -> tuple[Started, dict[str, Any]]:
+    """Hold and pay with a card whose bank wants 3-D Secure: the payment waits for the payer's
+    check in the gateway's fields. Answers the checkout and the fields that finish it."""
+    started = await start_checkout(client, world, start, patient)
+    asked = await pay(
+        client, started, await card_token(gateway.url, started.fields, BANK_CHECK_CARD)
+    )
+    assert asked.json()["payment"]["status"] == "requires_action", asked.text
+    fields: dict[str, Any] = asked.json()["gateway_fields"]
+    return started, fields

@@ -15,6 +15,7 @@ from tests.payments.helpers import (
     DECLINED_CARD,
     GOOD_CARD,
     Localstripe,
+    at_the_bank_check,
     card_token,
     paid_online,
     pass_bank_check,
@@ -152,11 +153,9 @@ async def test_paid_after_the_hold_ran_out_with_the_time_still_free_is_confirmed
 ) -> None:
     world = await make_world(session)
     await paid_online(session, world)
-    started = await start_checkout(client, world, world.at(10), await client.patient())
-    asked = await pay(
-        client, started, await card_token(localstripe.url, started.fields, BANK_CHECK_CARD)
+    started, fields = await at_the_bank_check(
+        client, localstripe, world, world.at(10), await client.patient()
     )
-    fields = asked.json()["gateway_fields"]
 
     await run_out(session, started.hold_id)  # the bank's check took longer than the hold
     await pass_bank_check(localstripe.url, fields)
@@ -174,11 +173,9 @@ async def test_paid_after_the_hold_ran_out_and_the_time_was_taken_is_refunded_in
 ) -> None:
     world = await make_world(session)
     await paid_online(session, world)
-    started = await start_checkout(client, world, world.at(10), await client.patient())
-    asked = await pay(
-        client, started, await card_token(localstripe.url, started.fields, BANK_CHECK_CARD)
+    started, fields = await at_the_bank_check(
+        client, localstripe, world, world.at(10), await client.patient()
     )
-    fields = asked.json()["gateway_fields"]
 
     await run_out(session, started.hold_id)
     taker = await hold(client, world, world.at(10), service=world.screening, client_id="taker")

@@ -232,3 +232,29 @@ async def test_cancelling_a_booking_paid_at_the_clinic_refunds_nothing(
     seen = await cancel_as_patient(client, booked.id, booked.patient)
     assert seen["quote"]["paid_cents"] == 0
     assert seen["cancelled"]["refunds"] == []
+
+
+async def test_the_desk_sees_the_payments_of_its_day_and_no_other_clinics(
+    client: AppClient, session: AsyncSession, localstripe: Localstripe
+) -> None:
+    world, booked = await paid_screening(client, session, localstripe)
+    other_clinic = await make_clinic(session, "novena")
+    desk = await sign_in_staff(session, (Role.RECEPTIONIST, world.clinic.id))
+    elsewhere = await sign_in_staff(session, (Role.RECEPTIONIST, other_clinic.id))
+    path = f"/api/v1/staff/clinics/{world.clinic.id}/payments"
+
+    today = await client.get(path, params={"day": world.tomorrow.isoformat()}, headers=desk.headers)
+    next_day = await client.get(
+        path, params={"day": (world.tomorrow + timedelta(days=1)).isoformat()}, headers=desk.headers
+    )
+    refused = await client.get(
+        path, params={"day": world.tomorrow.isoformat()}, headers=elsewhere.headers
+    )
+
+    assert today.status_code == 200, today.text
+    [payment] = today.json()
+    assert (payment["id"], payment["appointment_id"]) == (booked.payment_id, booked.hold_id)
+    assert (payment["status"], payment["amount_cents"]) == ("succeeded", 18000)
+    assert payment["gateway_reference"].startswith("pi_")
+    assert next_day.json() == []
+    assert_problem(refused, 403, "not_permitted")

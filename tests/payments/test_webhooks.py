@@ -27,15 +27,12 @@ from tests.factories import make_world
 from tests.identity.peers import BackgroundServer, JsonHandler
 from tests.live import LiveServer
 from tests.payments.helpers import (
-    BANK_CHECK_CARD,
     Localstripe,
     Started,
-    card_token,
+    at_the_bank_check,
     paid_online,
     pass_bank_check,
-    pay,
     payment_row,
-    start_checkout,
 )
 
 WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"
@@ -121,12 +118,8 @@ async def paid_in_the_browser(
     await paid_online(session, world)
     patient: SignedIn = await sign_in_patient(session)
     await session.commit()
-    started = await start_checkout(http, world, world.at(10), patient)
-    asked = await pay(
-        http, started, await card_token(localstripe.url, started.fields, BANK_CHECK_CARD)
-    )
-    assert asked.json()["payment"]["status"] == "requires_action", asked.text
-    await pass_bank_check(localstripe.url, asked.json()["gateway_fields"])
+    started, fields = await at_the_bank_check(http, localstripe, world, world.at(10), patient)
+    await pass_bank_check(localstripe.url, fields)
     reference = (await payment_row(session, started.payment_id)).gateway_reference
     return started, reference
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, status
 
 from medbook.booking import service as booking
 from medbook.booking.routes import present
-from medbook.booking.schemas import CancelIn
+from medbook.booking.schemas import BookingDay, CancelIn
 from medbook.booking.states import Status
 from medbook.checkout import service
 from medbook.checkout.schemas import (
@@ -264,3 +264,15 @@ async def staff_refund(
         db, peers, staff, payment_id, body.amount_cents, body.note
     )
     return RefundOut.from_row(refund, ZoneInfo(appointment.clinic.timezone))
+
+
+@staff_router.get(
+    "/clinics/{clinic_id}/payments",
+    response_model=list[PaymentOut],
+    summary="The payments of a clinic's day (beside the day view)",
+)
+async def clinic_day_payments(
+    clinic_id: uuid.UUID, day: BookingDay, db: DbSession, staff: StaffMember
+) -> list[PaymentOut]:
+    tz, found = await service.clinic_day_payments(db, staff, clinic_id, day)
+    return [PaymentOut.from_row(payment, refunds, tz) for payment, refunds in found]

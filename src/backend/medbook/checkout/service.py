@@ -12,19 +12,21 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from medbook.booking import repository as booking_repository
 from medbook.booking import service as booking
+from medbook.booking.availability import local_day_bounds
 from medbook.booking.errors import AppointmentNotFoundError, HoldExpiredError
 from medbook.booking.models import Appointment
 from medbook.booking.service import PaidOutcome
 from medbook.booking.states import Status
 from medbook.clinics import repository as clinics_repository
 from medbook.db import transaction
-from medbook.errors import ConflictError
+from medbook.errors import ConflictError, NotFoundError
 from medbook.identity.permissions import Actor, Permission, StaffPrincipal
 from medbook.patients.service import ContactDetails
 from medbook.payments import repository as payments_repository
@@ -306,6 +308,23 @@ async def payment_history(
     found = await payments_repository.payments_for_booking(session, appointment_id)
     refunds = await payments_repository.refunds_of(session, [p.id for p in found])
     return [(p, [r for r in refunds if r.payment_id == p.id]) for p in found]
+
+
+async def clinic_day_payments(
+    session: AsyncSession, staff: StaffPrincipal, clinic_id: uuid.UUID, day: date
+) -> tuple[ZoneInfo, list[tuple[Payment, list[Refund]]]]:
+    """Every payment of the bookings on a clinic's day, for the desk's payment column."""
+    staff.require(Permission.VIEW_SCHEDULE, clinic_id)
+    clinic = await clinics_repository.get_clinic(session, clinic_id)
+    if clinic is None:
+        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+    tz = ZoneInfo(clinic.timezone)
+    start, end = local_day_bounds(tz, day, day)
+    found = await payments_repository.payments_for_appointments_between(
+        session, clinic_id, start, end
+    )
+    refunds = await payments_repository.refunds_of(session, [p.id for p in found])
+    return tz, [(p, [r for r in refunds if r.payment_id == p.id]) for p in found]
 
 
 # Reconciliation

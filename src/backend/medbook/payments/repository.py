@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -81,6 +81,26 @@ async def payments_for_booking(
     if for_update:
         query = query.with_for_update()
     return (await session.scalars(query)).all()
+
+
+async def payments_for_appointments_between(
+    session: AsyncSession, clinic_id: uuid.UUID, start: datetime, end: datetime
+) -> Sequence[Payment]:
+    """Payments of the clinic's bookings that start in [start, end): the desk's day."""
+    query = text(
+        """
+        SELECT p.id FROM payments p JOIN appointments a ON a.id = p.appointment_id
+         WHERE a.clinic_id = :clinic AND a.starts_at >= :start AND a.starts_at < :end
+        """
+    )
+    ids = [
+        row[0]
+        for row in await session.execute(query, {"clinic": clinic_id, "start": start, "end": end})
+    ]
+    if not ids:
+        return []
+    found = select(Payment).where(Payment.id.in_(ids)).order_by(Payment.created_at, Payment.id)
+    return (await session.scalars(found)).all()
 
 
 async def refunds_of(session: AsyncSession, payment_ids: Sequence[uuid.UUID]) -> Sequence[Refund]:
