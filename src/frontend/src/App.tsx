@@ -1,0 +1,60 @@
+// The app's frame: a skip link, the header and navigation, and the pages.
+import { Link, NavLink, Route, Routes } from "react-router";
+import { api } from "./api/client";
+import { t } from "./i18n";
+import { Checkout } from "./patient/Checkout";
+import { Confirmation } from "./patient/Confirmation";
+import { FindSlot } from "./patient/FindSlot";
+import { MyAppointments } from "./patient/MyAppointments";
+import { PrivacyNotice } from "./patient/PrivacyNotice";
+import { isStaff, useSession } from "./session";
+import { Dashboard } from "./staff/Dashboard";
+import { StaffSignIn } from "./staff/SignIn";
+
+export function App() {
+  const { session, refresh } = useSession();
+  const signOut = async () => {
+    await api.POST("/api/v1/auth/sign-out");
+    await refresh();
+  };
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        {t("nav.skip")}
+      </a>
+      <header className="top">
+        <Link to="/" className="brand">
+          {t("app.name")}
+        </Link>
+        <nav aria-label="Main">
+          {isStaff(session) ? (
+            <NavLink to="/staff">{t("nav.staff")}</NavLink>
+          ) : (
+            <>
+              <NavLink to="/" end>
+                {t("nav.book")}
+              </NavLink>
+              <NavLink to="/me/appointments">{t("nav.myAppointments")}</NavLink>
+            </>
+          )}
+          {session ? (
+            <button type="button" className="link-button" onClick={() => void signOut()}>
+              {t("nav.signOut")}
+            </button>
+          ) : null}
+        </nav>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Routes>
+          <Route path="/" element={<FindSlot />} />
+          <Route path="/book/:holdId" element={<Checkout />} />
+          <Route path="/book/:holdId/done" element={<Confirmation />} />
+          <Route path="/me/appointments" element={<MyAppointments />} />
+          <Route path="/privacy" element={<PrivacyNotice />} />
+          <Route path="/staff" element={<Dashboard />} />
+          <Route path="/staff/sign-in" element={<StaffSignIn />} />
+        </Routes>
+      </main>
+    </>
+  );
+}
