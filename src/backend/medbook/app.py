@@ -17,6 +17,7 @@ from medbook.booking.routes import staff_router
 from medbook.checkout.routes import router as checkout_router
 from medbook.checkout.routes import staff_router as checkout_staff_router
 from medbook.checkout.service import Gateways
+from medbook.clinics.admin_routes import router as clinics_admin_router
 from medbook.clinics.routes import router as clinics_router
 from medbook.data_key import DataKey
 from medbook.db import create_engine, database_url, session_factory
@@ -123,6 +124,7 @@ def create_app() -> FastAPI:
     app.include_router(identity_router)
     app.include_router(patients_router)
     app.include_router(clinics_router)
+    app.include_router(clinics_admin_router)
     app.include_router(booking_router)
     app.include_router(staff_router)
     app.include_router(checkout_router)

@@ -1,0 +1,340 @@
+"""Clinic administration over HTTP: practitioners, services and prices, weekly availability,
+time off and closures. Thin: the rules, and who may, are in clinics.admin_service."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from medbook.clinics import admin_service as service
+from medbook.clinics.admin_schemas import (
+    AdminDay,
+    AdminTime,
+    AvailabilityChangeOut,
+    AvailabilityIn,
+    AvailabilityOut,
+    AvailabilityPatch,
+    ClosureIn,
+    ClosureOut,
+    ClosuresChangeOut,
+    ConflictsOut,
+    PractitionerAdminOut,
+    PractitionerChangeOut,
+    PractitionerIn,
+    PractitionerPatch,
+    ServiceAdminOut,
+    ServiceIn,
+    ServicePatch,
+    TimeOffChangeOut,
+    TimeOffIn,
+    TimeOffOut,
+    conflicts_out,
+)
+from medbook.clinics.admin_service import PractitionerChanges
+from medbook.deps import DbSession
+from medbook.errors import PROBLEM_RESPONSES
+from medbook.identity.dependencies import Audit, StaffMember
+
+router = APIRouter(
+    prefix="/api/v1/admin", tags=["clinic administration"], responses=PROBLEM_RESPONSES
+)
+
+# Row ids of availability lines, time off and closures: PostgreSQL integers.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+# --- practitioners ------------------------------------------------------------------------------
+
+
+@router.get(
+    "/practitioners",
+    response_model=list[PractitionerAdminOut],
+    summary="Practitioners you manage, inactive ones too",
+)
+async def list_practitioners(
+    db: DbSession,
+    staff: StaffMember,
+    clinic_id: Annotated[
+        uuid.UUID | None, Query(description="Only those working at this clinic.")
+    ] = None,
+    active: Annotated[bool | None, Query(description="Only active (or inactive) ones.")] = None,
+) -> list[PractitionerAdminOut]:
+    views = await service.list_practitioners(db, staff, clinic_id, active)
+    return [PractitionerAdminOut.from_view(view) for view in views]
+
+
+@router.post(
+    "/practitioners",
+    response_model=PractitionerAdminOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a practitioner (then give them availability lines)",
+)
+async def create_practitioner(
+    body: PractitionerIn, db: DbSession, staff: StaffMember, context: Audit
+) -> PractitionerAdminOut:
+    view = await service.create_practitioner(
+        db,
+        staff,
+        clinic_id=body.clinic_id,
+        registration_number=body.registration_number,
+        title=body.title,
+        full_name=body.full_name,
+        profession=body.profession,
+        active=body.active,
+        service_ids=body.service_ids,
+        context=context,
+    )
+    return PractitionerAdminOut.from_view(view)
+
+
+@router.get(
+    "/practitioners/{practitioner_id}",
+    response_model=PractitionerAdminOut,
+    summary="One practitioner",
+)
+async def get_practitioner(
+    practitioner_id: uuid.UUID, db: DbSession, staff: StaffMember
+) -> PractitionerAdminOut:
+    return PractitionerAdminOut.from_view(
+        await service.get_practitioner(db, staff, practitioner_id)
+    )
+
+
+@router.patch(
+    "/practitioners/{practitioner_id}",
+    response_model=PractitionerChangeOut,
+    summary="Change a practitioner's details, services or active flag",
+)
+async def update_practitioner(
+    practitioner_id: uuid.UUID,
+    body: PractitionerPatch,
+    db: DbSession,
+    staff: StaffMember,
+    context: Audit,
+) -> PractitionerChangeOut:
+    changed = await service.update_practitioner(
+        db, staff, practitioner_id, body.to_changes(), context=context
+    )
+    return PractitionerChangeOut.from_change(changed)
+
+
+@router.post(
+    "/practitioners/{practitioner_id}/deactivate",
+    response_model=PractitionerChangeOut,
+    summary="Stop offering a practitioner for booking (their appointments stay)",
+)
+async def deactivate_practitioner(
+    practitioner_id: uuid.UUID, db: DbSession, staff: StaffMember, context: Audit
+) -> PractitionerChangeOut:
+    changed = await service.update_practitioner(
+        db, staff, practitioner_id, PractitionerChanges(active=False), context=context
+    )
+    return PractitionerChangeOut.from_change(changed)
+
+
+# --- services -----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/services",
+    response_model=list[ServiceAdminOut],
+    summary="Every service with its prices, inactive ones too",
+)
+async def list_services(db: DbSession, staff: StaffMember) -> list[ServiceAdminOut]:
+    return [ServiceAdminOut.model_validate(row) for row in await service.list_services(db, staff)]
+
+
+@router.post(
+    "/services",
+    response_model=ServiceAdminOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a service (administrators of every clinic)",
+)
+async def create_service(
+    body: ServiceIn, db: DbSession, staff: StaffMember, context: Audit
+) -> ServiceAdminOut:
+    row = await service.create_service(db, staff, body.code, body.terms(), context=context)
+    return ServiceAdminOut.model_validate(row)
+
+
+@router.get("/services/{service_id}", response_model=ServiceAdminOut, summary="One service")
+async def get_service(service_id: uuid.UUID, db: DbSession, staff: StaffMember) -> ServiceAdminOut:
+    return ServiceAdminOut.model_validate(await service.get_service(db, staff, service_id))
+
+
+@router.patch(
+    "/services/{service_id}",
+    response_model=ServiceAdminOut,
+    summary="Change a service's terms or prices (administrators of every clinic)",
+)
+async def update_service(
+    service_id: uuid.UUID, body: ServicePatch, db: DbSession, staff: StaffMember, context: Audit
+) -> ServiceAdminOut:
+    row = await service.update_service(db, staff, service_id, body.changes(), context=context)
+    return ServiceAdminOut.model_validate(row)
+
+
+# --- weekly availability ------------------------------------------------------------------------
+
+
+@router.get(
+    "/clinics/{clinic_id}/availability",
+    response_model=list[AvailabilityOut],
+    summary="A clinic's weekly availability lines",
+)
+async def list_availability(
+    clinic_id: uuid.UUID,
+    db: DbSession,
+    staff: StaffMember,
+    practitioner_id: Annotated[uuid.UUID | None, Query(description="Only this one's.")] = None,
+) -> list[AvailabilityOut]:
+    rows = await service.list_availability(db, staff, clinic_id, practitioner_id)
+    return [AvailabilityOut.model_validate(row) for row in rows]
+
+
+@router.post(
+    "/clinics/{clinic_id}/availability",
+    response_model=AvailabilityChangeOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a weekly availability line for a practitioner at this clinic",
+)
+async def create_availability(
+    clinic_id: uuid.UUID, body: AvailabilityIn, db: DbSession, staff: StaffMember, context: Audit
+) -> AvailabilityChangeOut:
+    changed = await service.create_availability(db, staff, body.to_line(clinic_id), context=context)
+    return AvailabilityChangeOut.from_change(changed)
+
+
+@router.patch(
+    "/availability/{availability_id}",
+    response_model=AvailabilityChangeOut,
+    summary="Change a line's room, weekday, hours or validity (appointments stay)",
+)
+async def update_availability(
+    availability_id: RowId,
+    body: AvailabilityPatch,
+    db: DbSession,
+    staff: StaffMember,
+    context: Audit,
+) -> AvailabilityChangeOut:
+    changed = await service.update_availability(
+        db, staff, availability_id, body.changes(), context=context
+    )
+    return AvailabilityChangeOut.from_change(changed)
+
+
+@router.delete(
+    "/availability/{availability_id}",
+    response_model=ConflictsOut,
+    summary="Remove a weekly availability line (appointments stay)",
+)
+async def delete_availability(
+    availability_id: RowId, db: DbSession, staff: StaffMember, context: Audit
+) -> ConflictsOut:
+    return ConflictsOut.of(
+        await service.delete_availability(db, staff, availability_id, context=context)
+    )
+
+
+# --- time off -----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/practitioners/{practitioner_id}/time-off",
+    response_model=list[TimeOffOut],
+    summary="A practitioner's time off",
+)
+async def list_time_off(
+    practitioner_id: uuid.UUID,
+    db: DbSession,
+    staff: StaffMember,
+    ending_after: Annotated[
+        AdminTime | None, Query(description="Only periods ending after this instant.")
+    ] = None,
+) -> list[TimeOffOut]:
+    rows = await service.list_time_off(db, staff, practitioner_id, ending_after)
+    return [TimeOffOut.from_row(row) for row in rows]
+
+
+@router.post(
+    "/practitioners/{practitioner_id}/time-off",
+    response_model=TimeOffChangeOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="The practitioner is away, at every clinic (appointments stay)",
+)
+async def create_time_off(
+    practitioner_id: uuid.UUID, body: TimeOffIn, db: DbSession, staff: StaffMember, context: Audit
+) -> TimeOffChangeOut:
+    changed = await service.create_time_off(
+        db,
+        staff,
+        practitioner_id,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        reason=body.reason,
+        context=context,
+    )
+    return TimeOffChangeOut(
+        time_off=TimeOffOut.from_row(changed.value), conflicts=conflicts_out(changed.conflicts)
+    )
+
+
+@router.delete("/time-off/{time_off_id}", response_model=ConflictsOut, summary="Remove time off")
+async def delete_time_off(
+    time_off_id: RowId, db: DbSession, staff: StaffMember, context: Audit
+) -> ConflictsOut:
+    return ConflictsOut.of(await service.delete_time_off(db, staff, time_off_id, context=context))
+
+
+# --- closures -----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/clinics/{clinic_id}/closures",
+    response_model=list[ClosureOut],
+    summary="The clinic's closed days, public holidays included",
+)
+async def list_closures(
+    clinic_id: uuid.UUID,
+    db: DbSession,
+    staff: StaffMember,
+    from_day: Annotated[AdminDay | None, Query(alias="from", description="First day.")] = None,
+    to_day: Annotated[AdminDay | None, Query(alias="to", description="Last day.")] = None,
+) -> list[ClosureOut]:
+    rows = await service.list_closures(db, staff, clinic_id, from_day, to_day)
+    return [ClosureOut.model_validate(row) for row in rows]
+
+
+@router.post(
+    "/clinics/{clinic_id}/closures",
+    response_model=ClosuresChangeOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Close the clinic on a day or a period (appointments stay)",
+)
+async def create_closure(
+    clinic_id: uuid.UUID, body: ClosureIn, db: DbSession, staff: StaffMember, context: Audit
+) -> ClosuresChangeOut:
+    changed = await service.create_closure(
+        db,
+        staff,
+        clinic_id,
+        first_day=body.first_day,
+        last_day=body.last_day or body.first_day,
+        reason=body.reason,
+        context=context,
+    )
+    return ClosuresChangeOut(
+        closures=[ClosureOut.model_validate(row) for row in changed.value],
+        conflicts=conflicts_out(changed.conflicts),
+    )
+
+
+@router.delete(
+    "/closures/{closure_id}", response_model=ConflictsOut, summary="Open a closed day again"
+)
+async def delete_closure(
+    closure_id: RowId, db: DbSession, staff: StaffMember, context: Audit
+) -> ConflictsOut:
+    return ConflictsOut.of(await service.delete_closure(db, staff, closure_id, context=context))
