@@ -6,6 +6,7 @@ leaves outside working time stay as they are and come back as `conflicts`, for t
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -161,6 +162,35 @@ async def test_overlapping_lines_for_a_practitioner_are_refused(
     assert "line" in assert_problem(clash, 422, "availability_overlaps")["detail"]
     elsewhere = assert_problem(clash_elsewhere, 422, "availability_overlaps")
     assert "another clinic" in elsewhere["detail"]
+
+
+async def test_two_overlapping_lines_sent_at_once_are_not_both_accepted(
+    client: httpx.AsyncClient, session: AsyncSession, org: Org
+) -> None:
+    # Each request checks for overlaps under a lock on the practitioner, so the second one
+    # sees the first one's line. Run a few times: one round proves little about a race.
+    doctor = await newcomer(session, org)
+    for weekday in range(3):
+        day = date(2030, 1, 7) + timedelta(days=weekday)
+        bodies = [
+            line(doctor, day, "09:00", "12:00", valid_from="2030-01-01"),
+            line(doctor, day, "11:00", "13:00", valid_from="2030-01-01"),
+        ]
+
+        answers = await asyncio.gather(
+            *(
+                client.post(availability_of(org), json=body, headers=org.admin.headers)
+                for body in bodies
+            )
+        )
+
+        assert sorted(answer.status_code for answer in answers) == [201, 422], [
+            answer.text for answer in answers
+        ]
+    listed = await client.get(
+        availability_of(org), params={"practitioner_id": str(doctor.id)}, headers=org.admin.headers
+    )
+    assert len(listed.json()) == 3
 
 
 async def test_a_line_that_cannot_be_is_refused_with_a_reason(
