@@ -12,10 +12,10 @@ from medbook.clinics import admin_service as service
 from medbook.clinics.admin_schemas import (
     AdminDay,
     AdminTime,
-    AvailabilityChangeOut,
-    AvailabilityIn,
-    AvailabilityOut,
-    AvailabilityPatch,
+    AvailabilityLineChangeOut,
+    AvailabilityLineIn,
+    AvailabilityLineOut,
+    AvailabilityLinePatch,
     ClosureIn,
     ClosureOut,
     ClosuresChangeOut,
@@ -181,7 +181,7 @@ async def update_service(
 
 @router.get(
     "/clinics/{clinic_id}/availability",
-    response_model=list[AvailabilityOut],
+    response_model=list[AvailabilityLineOut],
     summary="A clinic's weekly availability lines",
 )
 async def list_availability(
@@ -189,40 +189,44 @@ async def list_availability(
     db: DbSession,
     staff: StaffMember,
     practitioner_id: Annotated[uuid.UUID | None, Query(description="Only this one's.")] = None,
-) -> list[AvailabilityOut]:
+) -> list[AvailabilityLineOut]:
     rows = await service.list_availability(db, staff, clinic_id, practitioner_id)
-    return [AvailabilityOut.model_validate(row) for row in rows]
+    return [AvailabilityLineOut.model_validate(row) for row in rows]
 
 
 @router.post(
     "/clinics/{clinic_id}/availability",
-    response_model=AvailabilityChangeOut,
+    response_model=AvailabilityLineChangeOut,
     status_code=status.HTTP_201_CREATED,
     summary="Add a weekly availability line for a practitioner at this clinic",
 )
 async def create_availability(
-    clinic_id: uuid.UUID, body: AvailabilityIn, db: DbSession, staff: StaffMember, context: Audit
-) -> AvailabilityChangeOut:
+    clinic_id: uuid.UUID,
+    body: AvailabilityLineIn,
+    db: DbSession,
+    staff: StaffMember,
+    context: Audit,
+) -> AvailabilityLineChangeOut:
     changed = await service.create_availability(db, staff, body.to_line(clinic_id), context=context)
-    return AvailabilityChangeOut.from_change(changed)
+    return AvailabilityLineChangeOut.from_change(changed)
 
 
 @router.patch(
     "/availability/{availability_id}",
-    response_model=AvailabilityChangeOut,
+    response_model=AvailabilityLineChangeOut,
     summary="Change a line's room, weekday, hours or validity (appointments stay)",
 )
 async def update_availability(
     availability_id: RowId,
-    body: AvailabilityPatch,
+    body: AvailabilityLinePatch,
     db: DbSession,
     staff: StaffMember,
     context: Audit,
-) -> AvailabilityChangeOut:
+) -> AvailabilityLineChangeOut:
     changed = await service.update_availability(
         db, staff, availability_id, body.changes(), context=context
     )
-    return AvailabilityChangeOut.from_change(changed)
+    return AvailabilityLineChangeOut.from_change(changed)
 
 
 @router.delete(

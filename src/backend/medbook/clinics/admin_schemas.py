@@ -284,7 +284,7 @@ class ServicePatch(PatchModel):
 # --- weekly availability ------------------------------------------------------------------------
 
 
-class AvailabilityOut(FromRow):
+class AvailabilityLineOut(FromRow):
     id: int
     practitioner_id: uuid.UUID
     clinic_id: uuid.UUID
@@ -296,19 +296,19 @@ class AvailabilityOut(FromRow):
     valid_until: date | None = Field(description="Last day it applies; null: no end.")
 
 
-class AvailabilityChangeOut(BaseModel):
-    availability: AvailabilityOut
+class AvailabilityLineChangeOut(BaseModel):
+    availability: AvailabilityLineOut
     conflicts: list[ConflictOut]
 
     @classmethod
-    def from_change(cls, changed: Changed[WeeklyAvailability]) -> AvailabilityChangeOut:
+    def from_change(cls, changed: Changed[WeeklyAvailability]) -> AvailabilityLineChangeOut:
         return cls(
-            availability=AvailabilityOut.model_validate(changed.value),
+            availability=AvailabilityLineOut.model_validate(changed.value),
             conflicts=conflicts_out(changed.conflicts),
         )
 
 
-class AvailabilityIn(StrictModel):
+class AvailabilityLineIn(StrictModel):
     practitioner_id: uuid.UUID
     room_id: uuid.UUID | None = Field(default=None, description="A room of this clinic.")
     weekday: Weekday
@@ -321,7 +321,7 @@ class AvailabilityIn(StrictModel):
         return TemplateLine(clinic_id=clinic_id, **self.model_dump())
 
 
-class AvailabilityPatch(PatchModel):
+class AvailabilityLinePatch(PatchModel):
     nullable: ClassVar[frozenset[str]] = frozenset({"room_id", "valid_until"})
 
     room_id: uuid.UUID | None = None
