@@ -461,3 +461,14 @@ def test_the_service_rules_hold_for_callers_other_than_the_api() -> None:
 
     assert refused.value.code == "invalid_duration"
     assert refused.value.status == 422
+
+
+async def test_the_admin_models_keep_their_own_names_in_the_openapi_document(
+    client: httpx.AsyncClient,
+) -> None:
+    # Two models of one name get module-path names (medbook__booking__schemas__...), which
+    # would rename types in the generated web client.
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+
+    assert [name for name in schemas if "__" in name] == []
+    assert {"AvailabilityLineOut", "PractitionerAdminOut", "ServiceAdminOut"} <= schemas.keys()
