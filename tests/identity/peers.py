@@ -118,17 +118,24 @@ def _node_modules_ready() -> bool:
     return True
 
 
-def start_mockpass(*, rp_jwks_url: str, log_path: Path, port: int | None = None) -> Peer:
-    """MockPass on a free port, fetching our public JWKS from `rp_jwks_url`."""
+def start_mockpass(
+    *,
+    rp_jwks_url: str,
+    log_path: Path,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    persona_page: bool = False,
+) -> Peer:
+    """MockPass on a free port, fetching our public JWKS from `rp_jwks_url`. Without the
+    persona page, headers pick the person (the play-the-user helper); with it, a browser does."""
     ensure_node_modules()
     port = port or free_port()
     environment = _node_environment(
         PORT=str(port),
         SP_RP_JWKS_ENDPOINT=rp_jwks_url,
-        # The persona picker page would stop the play-the-user helper; headers pick the person.
-        SHOW_LOGIN_PAGE="false",
+        SHOW_LOGIN_PAGE="true" if persona_page else "false",
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     process = _spawn(["node", "node_modules/@opengovsg/mockpass/index.js"], environment, log_path)
     peer = Peer("mockpass", url, f"{url}/singpass/v2", process, log_path)
     _wait_for_discovery(peer)

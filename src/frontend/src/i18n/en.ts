@@ -107,6 +107,10 @@ export const en = {
   "staff.code": "6-digit code from your authenticator app",
   "staff.next": "Sign in",
   "staff.verify": "Verify",
+  "staff.recoveryTitle": "Your recovery codes",
+  "staff.recoveryHint":
+    "Keep these somewhere safe. Each one signs you in once if your phone is lost. They are shown only now.",
+  "staff.recoveryDone": "I have kept them",
   "staff.clinic": "Clinic",
   "staff.day": "Day",
   "staff.today": "Today",

@@ -16,6 +16,7 @@ export function StaffSignIn() {
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
   const [enrolment, setEnrolment] = useState<{ qr_svg: string; secret: string } | null>(null);
+  const [recoveryCodes, setRecoveryCodes] = useState<string[] | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
@@ -51,17 +52,39 @@ export function StaffSignIn() {
     event.preventDefault();
     void run(async () => {
       if (step === "enrol") {
-        unwrap(await api.POST("/api/v1/staff/auth/enrolment/confirm", { body: { code } }));
-      } else {
-        const answer = unwrap(
-          await api.POST("/api/v1/staff/auth/second-factor", { body: { code } }),
+        const enrolled = unwrap(
+          await api.POST("/api/v1/staff/auth/enrolment/confirm", { body: { code } }),
         );
-        setCsrfToken(answer.csrf_token);
+        setCsrfToken(enrolled.csrf_token);
+        await refresh();
+        setRecoveryCodes(enrolled.recovery_codes);
+        return; // shown once: they must be kept before going on
       }
+      const answer = unwrap(await api.POST("/api/v1/staff/auth/second-factor", { body: { code } }));
+      setCsrfToken(answer.csrf_token);
       await refresh();
       navigate("/staff");
     });
   };
+
+  if (recoveryCodes) {
+    return (
+      <section aria-labelledby="codes-title" className="narrow">
+        <h1 id="codes-title">{t("staff.recoveryTitle")}</h1>
+        <p>{t("staff.recoveryHint")}</p>
+        <ul className="recovery-codes">
+          {recoveryCodes.map((recovery) => (
+            <li key={recovery}>
+              <code>{recovery}</code>
+            </li>
+          ))}
+        </ul>
+        <button type="button" className="primary" onClick={() => navigate("/staff")}>
+          {t("staff.recoveryDone")}
+        </button>
+      </section>
+    );
+  }
 
   return (
     <section aria-labelledby="staff-title" className="narrow">
