@@ -25,13 +25,15 @@ def install_web_app(app: FastAPI, dist: Path) -> None:
         app.add_api_route("/", lambda: RedirectResponse("/docs"), include_in_schema=False)
         return
     app.mount("/assets", _ImmutableFiles(directory=dist / "assets"), name="assets")
+    # The build's top-level files (favicon.svg and the like), by name: nothing else is served,
+    # so no path can reach outside the build.
+    beside = {file.name: file for file in dist.iterdir() if file.is_file()}
 
     async def page(path: str) -> Response:
         if f"/{path}".startswith((*API_PATHS, *DOCS_PATHS)):
             raise NotFoundError(f"There is no /{path}.")
-        file = (dist / path).resolve()
-        if path and file.is_file() and file.is_relative_to(dist.resolve()):
-            return FileResponse(file)  # favicon.svg and the like
+        if path in beside:
+            return FileResponse(beside[path])
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
     app.add_api_route("/{path:path}", page, methods=["GET", "HEAD"], include_in_schema=False)
