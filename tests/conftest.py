@@ -107,7 +107,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 TABLES = (
     "gateway_events, refunds, payments, change_events, appointments, idempotent_requests, audit_events, user_sessions, singpass_logins, staff_recovery_codes, "
-    "staff_roles, staff_members, patients, weekly_availability, time_off, clinic_closures, "
+    "staff_roles, staff_members, consents, patients, weekly_availability, time_off, clinic_closures, "
     "practitioner_services, clinic_opening_hours, rooms, services, practitioners, clinics"
 )
 

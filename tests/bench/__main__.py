@@ -39,6 +39,7 @@ from medbook.data_key import generate_data_key
 from medbook.db import asyncpg_dsn, start_embedded_server
 from medbook.identity import sessions
 from medbook.identity.keys import generate_key_set, rp_keys_path
+from medbook.privacy.notice import CURRENT_NOTICE_VERSION
 from medbook.settings import REPO_ROOT
 from tests.bench import realtime
 from tests.bench.data import SignedInPatient, build, sign_in_patients
@@ -127,7 +128,10 @@ async def bench_api_holds(
                 confirmed = await connection.request(
                     "POST",
                     f"/api/v1/holds/{held.json()['hold_id']}/confirm",
-                    {"patient": {"full_name": "Bench Patient", "phone": "+65 9123 4567"}},
+                    {
+                        "patient": {"full_name": "Bench Patient", "phone": "+65 9123 4567"},
+                        "privacy_consent": True,
+                    },
                     patient.headers,
                 )
                 assert confirmed.status == 200, confirmed.body
@@ -185,6 +189,10 @@ SELECT a.*, c.*, now() FROM appointments a JOIN clinics c ON c.id = a.clinic_id
  WHERE a.id = $1 FOR UPDATE OF a
 """
 CONTACT_SQL = "UPDATE patients SET full_name = $1, phone = $2, email = $3 WHERE id = $4"
+CONSENT_SQL = """
+INSERT INTO consents (patient_id, notice_version, channel) VALUES ($1, $2, 'online')
+ON CONFLICT ON CONSTRAINT uq_consents_patient_version DO NOTHING
+"""
 CONFIRM_SQL = "UPDATE appointments SET status = 'confirmed', updated_at = now() WHERE id = $1"
 
 
@@ -260,6 +268,9 @@ async def bench_sql_holds(
                     await connection.fetchrow(LOAD_SQL, hold["id"])
                     await connection.execute(
                         CONTACT_SQL, "Bench Patient", "+6591234567", None, patient.patient_id
+                    )
+                    await connection.execute(
+                        CONSENT_SQL, patient.patient_id, CURRENT_NOTICE_VERSION
                     )
                     await connection.execute(CONFIRM_SQL, hold["id"])
             return (time.perf_counter() - started) * 1000

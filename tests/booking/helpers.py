@@ -21,6 +21,8 @@ from tests.auth import AppClient, SignedIn
 from tests.factories import World
 
 PATIENT = {"full_name": "Tan Mei Ling", "phone": "+65 9123 4567", "email": "mei.ling@example.sg"}
+# What a patient sends at checkout: contact details and consent to the privacy notice.
+CHECKOUT = {"patient": PATIENT, "privacy_consent": True}
 PROBLEM_FIELDS = {"type", "title", "status", "code", "detail"}
 
 
@@ -76,7 +78,7 @@ async def book(
     """Hold and confirm: a confirmed appointment."""
     held = await hold(client, world, start, doctor, service, client_id)
     confirmed = await client.post(
-        f"/api/v1/holds/{held.id}/confirm", json={"patient": PATIENT}, headers=held.headers
+        f"/api/v1/holds/{held.id}/confirm", json=CHECKOUT, headers=held.headers
     )
     assert confirmed.status_code == 200, confirmed.text
     return held

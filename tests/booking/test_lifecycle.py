@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from medbook.clinics.models import Service
 from tests.auth import patient_headers, sign_in_patient
 from tests.booking.helpers import (
+    CHECKOUT,
     PATIENT,
     Booking,
     age_hold,
@@ -66,7 +67,7 @@ async def test_confirming_a_hold_with_contact_details_books_the_appointment(
     world = await make_world(session)
     held = await hold(client, world, world.at(10))
 
-    response = await client.post(confirm_url(held), json={"patient": PATIENT}, headers=held.headers)
+    response = await client.post(confirm_url(held), json=CHECKOUT, headers=held.headers)
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "confirmed"
@@ -88,11 +89,11 @@ async def test_another_patient_confirming_a_hold_is_answered_as_if_there_were_no
     held = await hold(client, world, world.at(10))
     missing_id = str(uuid.uuid4())
     missing = await client.post(
-        f"{HOLDS}/{missing_id}/confirm", json={"patient": PATIENT}, headers=held.headers
+        f"{HOLDS}/{missing_id}/confirm", json=CHECKOUT, headers=held.headers
     )
     someone_else = await patient_headers(client, "someone else")
 
-    response = await client.post(confirm_url(held), json={"patient": PATIENT}, headers=someone_else)
+    response = await client.post(confirm_url(held), json=CHECKOUT, headers=someone_else)
 
     assert_problem(response, 404, "appointment_not_found")
     assert_problem(missing, 404, "appointment_not_found")
@@ -108,9 +109,7 @@ async def test_confirming_twice_is_an_invalid_transition(
     world = await make_world(session)
     booked = await book(client, world, world.at(10))
 
-    again = await client.post(
-        confirm_url(booked), json={"patient": PATIENT}, headers=booked.headers
-    )
+    again = await client.post(confirm_url(booked), json=CHECKOUT, headers=booked.headers)
 
     assert_problem(again, 409, "invalid_transition")
     assert await status_in_db(session, booked.id) == "confirmed"
@@ -151,7 +150,7 @@ async def test_a_released_hold_cannot_be_confirmed(
     held = await hold(client, world, world.at(10))
     await client.delete(f"{HOLDS}/{held.id}", headers=held.headers)
 
-    response = await client.post(confirm_url(held), json={"patient": PATIENT}, headers=held.headers)
+    response = await client.post(confirm_url(held), json=CHECKOUT, headers=held.headers)
 
     assert_problem(response, 410, "hold_released")
 
@@ -194,7 +193,7 @@ async def test_a_hold_300_seconds_old_can_no_longer_be_confirmed(
     held = await hold(client, world, world.at(10))
     await age_hold(session, held.id, timedelta(seconds=300))
 
-    response = await client.post(confirm_url(held), json={"patient": PATIENT}, headers=held.headers)
+    response = await client.post(confirm_url(held), json=CHECKOUT, headers=held.headers)
 
     assert_problem(response, 410, "hold_expired")
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medbook.identity.permissions import Role
 from tests.auth import AppClient, SignedIn, sign_in_staff
 from tests.booking.helpers import (
+    CHECKOUT,
     PATIENT,
     assert_problem,
     book,
@@ -193,7 +194,7 @@ async def test_confirming_needs_contact_details_when_the_record_has_none(
     url = f"/api/v1/holds/{held.json()['hold_id']}/confirm"
 
     without = await client.post(url, json={}, headers=newcomer.headers)
-    with_details = await client.post(url, json={"patient": PATIENT}, headers=newcomer.headers)
+    with_details = await client.post(url, json=CHECKOUT, headers=newcomer.headers)
 
     assert_problem(without, 409, "contact_details_missing")
     assert with_details.status_code == 200, with_details.text

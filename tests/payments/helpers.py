@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.settings import DEV_STRIPE_SECRET_KEY, DEV_STRIPE_WEBHOOK_SECRET
 from tests.auth import AppClient, SignedIn
-from tests.booking.helpers import PATIENT, hold_body
+from tests.booking.helpers import CHECKOUT, hold_body
 from tests.factories import World
 from tests.live import free_port
 
@@ -175,8 +175,9 @@ async def start_checkout(
     start: datetime,
     patient: SignedIn,
     doctor: int = 0,
+    body: dict[str, Any] = CHECKOUT,
 ) -> Started:
-    """Hold the screening at `start` and open its payment, giving contact details."""
+    """Hold the screening at `start` and open its payment, giving contact details and consent."""
     held = await client.post(
         "/api/v1/holds",
         json=hold_body(world, start, doctor, world.screening),
@@ -185,7 +186,7 @@ async def start_checkout(
     assert held.status_code == 201, held.text
     hold_id = held.json()["hold_id"]
     started = await client.post(
-        f"/api/v1/holds/{hold_id}/payment", json={"patient": PATIENT}, headers=patient.headers
+        f"/api/v1/holds/{hold_id}/payment", json=body, headers=patient.headers
     )
     assert started.status_code == 201, started.text
     return Started(hold_id, patient, started.json())

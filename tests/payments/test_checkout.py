@@ -7,8 +7,9 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from medbook.privacy.notice import CURRENT_NOTICE_VERSION
 from tests.auth import AppClient
-from tests.booking.helpers import assert_problem, hold, status_in_db
+from tests.booking.helpers import CHECKOUT, assert_problem, hold, row, status_in_db
 from tests.factories import make_world
 from tests.payments.helpers import (
     BANK_CHECK_CARD,
@@ -25,6 +26,7 @@ from tests.payments.helpers import (
     run_out,
     start_checkout,
 )
+from tests.privacy.helpers import consents
 
 
 async def test_a_paid_booking_is_confirmed_and_the_gateway_reference_kept(
@@ -64,6 +66,29 @@ async def test_a_paid_booking_is_confirmed_and_the_gateway_reference_kept(
     again = await pay(client, started, token)
     assert again.status_code == 200
     assert again.json()["payment"]["status"] == "succeeded"
+
+
+async def test_what_is_given_when_the_payment_opens_is_kept_for_the_booking_it_confirms(
+    client: AppClient, session: AsyncSession, localstripe: Localstripe
+) -> None:
+    world = await make_world(session)
+    await paid_online(session, world, "deposit")
+    patient = await client.patient()
+    body = CHECKOUT | {"visit_reason": "Yearly screening"}
+
+    started = await start_checkout(client, world, world.at(10), patient, body=body)
+    # Going on with the same payment later (the return page) asks nothing again, keeps the reason.
+    again = await client.post(
+        f"/api/v1/holds/{started.hold_id}/payment", json={}, headers=patient.headers
+    )
+    token = await card_token(localstripe.url, started.fields, GOOD_CARD)
+    paid = await pay(client, started, token)
+
+    assert again.status_code == 201, again.text
+    assert paid.json()["appointment"]["status"] == "confirmed", paid.text
+    assert (await row(session, started.hold_id)).visit_reason == "Yearly screening"
+    [consent] = await consents(session, patient.id)
+    assert (consent.notice_version, consent.channel) == (CURRENT_NOTICE_VERSION, "online")
 
 
 async def test_a_service_paid_in_full_charges_its_price(

@@ -15,7 +15,7 @@ from medbook.db import connect
 from medbook.realtime import feed
 from medbook.realtime.cursor import Cursor
 from tests.auth import AppClient
-from tests.booking.helpers import PATIENT, age_hold, hold
+from tests.booking.helpers import CHECKOUT, age_hold, hold
 from tests.factories import World, make_world
 
 _INSERT_BLOCK = """
@@ -47,9 +47,7 @@ async def test_each_change_of_an_appointment_is_on_the_feed_with_what_it_was_bef
 ) -> None:
     world = await make_world(session)
     held = await hold(client, world, world.at(10))
-    await client.post(
-        f"/api/v1/holds/{held.id}/confirm", json={"patient": PATIENT}, headers=held.headers
-    )
+    await client.post(f"/api/v1/holds/{held.id}/confirm", json=CHECKOUT, headers=held.headers)
     # A note alone is not news for any calendar.
     await session.execute(text("UPDATE appointments SET note = 'bring x-rays'"))
     await session.commit()

@@ -97,7 +97,9 @@ async def confirm(
     http: httpx.AsyncClient, hold_id: str, patient: SignedIn, contact: dict[str, str] = PATIENT
 ) -> Timed:
     path = f"/api/v1/holds/{hold_id}/confirm"
-    return await call(http, "POST", path, patient, json={"patient": contact})
+    return await call(
+        http, "POST", path, patient, json={"patient": contact, "privacy_consent": True}
+    )
 
 
 async def cancel(http: httpx.AsyncClient, appointment_id: str, patient: SignedIn) -> Timed:

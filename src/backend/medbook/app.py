@@ -33,6 +33,7 @@ from medbook.outbound import outbound_client
 from medbook.patients.routes import router as patients_router
 from medbook.payments.gateway import PaymentGateway
 from medbook.payments.stripe_gateway import StripeGateway
+from medbook.privacy.routes import router as privacy_router
 from medbook.realtime.hub import Hub
 from medbook.realtime.routes import router as realtime_router
 from medbook.schema import ensure_migrated
@@ -123,6 +124,7 @@ def create_app() -> FastAPI:
     app.include_router(wellknown_router)
     app.include_router(identity_router)
     app.include_router(patients_router)
+    app.include_router(privacy_router)
     app.include_router(clinics_router)
     app.include_router(clinics_admin_router)
     app.include_router(booking_router)

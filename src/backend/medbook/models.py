@@ -24,6 +24,7 @@ from medbook.identity.models import (
 )
 from medbook.patients.models import Patient
 from medbook.payments.models import GatewayEvent, Payment, Refund
+from medbook.privacy.models import Consent
 
 __all__ = [
     "Appointment",
@@ -31,6 +32,7 @@ __all__ = [
     "Base",
     "Clinic",
     "ClinicClosure",
+    "Consent",
     "GatewayEvent",
     "IdempotentRequest",
     "OpeningHours",

@@ -87,6 +87,9 @@ class Appointment(Base):
     holder: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(12), server_default="online")
     note: Mapped[str] = mapped_column(Text, server_default="")
+    # What the patient says the visit is for: health information, shown only to staff who may
+    # see patients, and never put on the change feed.
+    visit_reason: Mapped[str] = mapped_column(String(500), server_default="")
     late_cancellation: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     rescheduled_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("appointments.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -154,10 +154,13 @@ def _status_update(keys: tuple[str, ...]) -> Update:
 async def set_status(
     session: AsyncSession, appointment: Appointment, status: Status, **values: Any
 ) -> None:
-    """Write the new status (and any other changes), and show them on the loaded object
-    without reading the row back: the values are known, and updated_at is this transaction's
-    now()."""
-    changes = {"status": status, **values}
+    """Write the new status (and any other changes)."""
+    await set_columns(session, appointment, status=status, **values)
+
+
+async def set_columns(session: AsyncSession, appointment: Appointment, **changes: Any) -> None:
+    """Write the changes, and show them on the loaded object without reading the row back: the
+    values are known, and updated_at is this transaction's now()."""
     keys = tuple(sorted(changes))
     parameters = {f"new_{key}": changes[key] for key in keys}
     await session.execute(_status_update(keys), {"target_id": appointment.id, **parameters})

@@ -188,8 +188,7 @@ async def confirm_hold(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> AppointmentOut:
-        contact = body.patient.to_contact() if body.patient else None
-        row = await service.confirm_hold(session, hold_id, actor, contact)
+        row = await service.confirm_hold(session, hold_id, actor, body.details())
         return await present_now(session, row)
 
     return await idempotent(

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from medbook.booking.models import Appointment
+from medbook.booking.service import CheckoutDetails
 from medbook.booking.states import Status
 from medbook.patients.schemas import ContactIn
 from medbook.schemas import StrictModel
@@ -48,12 +49,38 @@ class HoldIn(StrictModel):
     )
 
 
-class ConfirmIn(StrictModel):
+class CheckoutDetailsIn(StrictModel):
+    """What a patient gives at checkout, whether the hold is confirmed or paid for."""
+
     patient: ContactIn | None = Field(
         default=None,
         description="Contact details given at checkout; saved to the patient's record. "
         "Optional when the record already has a name and phone number.",
     )
+    visit_reason: str = Field(
+        default="",
+        max_length=500,
+        description="What the visit is for, in the patient's words; seen by the clinic's staff. "
+        "Empty keeps any reason given before.",
+        examples=["Cough for two weeks"],
+    )
+    privacy_consent: bool = Field(
+        default=False,
+        description="The patient agrees to the current privacy notice (GET /api/v1/privacy-notice). "
+        "Patients must send true once per notice version (else 422 privacy_consent_required); "
+        "staff may send true to record a consent the patient gave at the desk.",
+    )
+
+    def details(self) -> CheckoutDetails:
+        return CheckoutDetails(
+            self.patient.to_contact() if self.patient else None,
+            self.visit_reason,
+            self.privacy_consent,
+        )
+
+
+class ConfirmIn(CheckoutDetailsIn):
+    """Confirm a hold paid at the clinic."""
 
 
 class CancelIn(StrictModel):

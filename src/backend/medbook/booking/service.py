@@ -48,12 +48,22 @@ from medbook.errors import NotFoundError, UnprocessableError, sqlstate
 from medbook.identity.permissions import Actor, Permission, StaffPrincipal
 from medbook.patients import repository as patients_repository
 from medbook.patients.service import ContactDetails, register_patient, update_contact
+from medbook.privacy import service as privacy
 from medbook.scheduling import Interval
 
 EXCLUSION_VIOLATION = "23P01"
 LOCK_NOT_AVAILABLE = "55P03"
 # A walk-in may be recorded a little after the patient sat down.
 WALK_IN_GRACE = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutDetails:
+    """What the patient gives at checkout, besides any payment."""
+
+    contact: ContactDetails | None = None
+    visit_reason: str = ""  # empty keeps any reason given before
+    privacy_consent: bool = False  # agrees to the current privacy notice now
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,53 +302,66 @@ async def release_hold(session: AsyncSession, hold_id: uuid.UUID, actor: Actor) 
 
 
 async def confirm_hold(
-    session: AsyncSession, hold_id: uuid.UUID, actor: Actor, contact: ContactDetails | None
+    session: AsyncSession, hold_id: uuid.UUID, actor: Actor, details: CheckoutDetails
 ) -> Appointment:
-    """Turn a live hold into a booking, saving the contact details given at checkout.
+    """Turn a live hold into a booking, saving what was given at checkout.
 
     A service paid online is confirmed by its payment (see checkout), not by this call; staff
     booking at the desk may confirm it here, and the patient pays at the clinic.
     """
-    appointment, service = await _live_hold(session, hold_id, actor, contact)
+    appointment, service = await _live_hold(session, hold_id, actor)
     if not actor.is_staff and service is not None and service.online_payment != "none":
         raise PaymentRequiredError(
             f"{service.name} is paid online before it is confirmed: start the payment with "
             f"POST /api/v1/holds/{hold_id}/payment."
         )
+    await take_checkout_details(session, appointment, actor, details)
     now = await repository.database_now(session)
     return await _transition(session, appointment, Action.CONFIRM, now)
 
 
 async def hold_for_checkout(
-    session: AsyncSession, hold_id: uuid.UUID, actor: Actor, contact: ContactDetails | None
+    session: AsyncSession, hold_id: uuid.UUID, actor: Actor
 ) -> tuple[Appointment, Service]:
-    """The live hold a payment is for (locked), with its service; the contact details given at
-    checkout are saved, since the payment's success confirms the booking without another word."""
-    appointment, service = await _live_hold(session, hold_id, actor, contact)
+    """The live hold a payment is for (locked), with its service."""
+    appointment, service = await _live_hold(session, hold_id, actor)
     assert service is not None  # holds are of services; blocks are never held
     return appointment, service
 
 
 async def _live_hold(
-    session: AsyncSession, hold_id: uuid.UUID, actor: Actor, contact: ContactDetails | None
+    session: AsyncSession, hold_id: uuid.UUID, actor: Actor
 ) -> tuple[Appointment, Service | None]:
     appointment = await _load(session, hold_id, actor, Permission.BOOK)
     now = await repository.database_now(session)
     # 410 for a hold that ran out or was released, 409 for one already confirmed.
     _allowed(current_status(appointment, now), Action.CONFIRM)
-    assert appointment.patient_id is not None
-    if contact is not None:
-        await update_contact(session, appointment.patient_id, contact)
-    elif not await patients_repository.has_contact_details(session, appointment.patient_id):
-        raise ContactDetailsMissingError(
-            "We need the patient's name and phone number before confirming: send `patient`."
-        )
     service = (
         await clinics_repository.get_service(session, appointment.service_id)
         if appointment.service_id
         else None
     )
     return appointment, service
+
+
+async def take_checkout_details(
+    session: AsyncSession, appointment: Appointment, actor: Actor, details: CheckoutDetails
+) -> None:
+    """Save what was given at checkout for a (locked, live) hold: contact details (needed once),
+    consent to the privacy notice (patients: needed once per version) and the visit's reason."""
+    patient_id = appointment.patient_id
+    assert patient_id is not None
+    if details.contact is not None:
+        await update_contact(session, patient_id, details.contact)
+    elif not await patients_repository.has_contact_details(session, patient_id):
+        raise ContactDetailsMissingError(
+            "We need the patient's name and phone number before confirming: send `patient`."
+        )
+    await privacy.consent_at_checkout(
+        session, patient_id, given=details.privacy_consent, by_staff=actor.is_staff
+    )
+    if details.visit_reason:
+        await repository.set_columns(session, appointment, visit_reason=details.visit_reason)
 
 
 class PaidOutcome(StrEnum):

@@ -121,8 +121,7 @@ async def start_payment(
     peers: Peers,
     actor: BookingActor,
 ) -> CheckoutOut:
-    contact = body.patient.to_contact() if body.patient else None
-    checkout = await service.start_payment(db, peers, actor, hold_id, contact)
+    checkout = await service.start_payment(db, peers, actor, hold_id, body.details())
     return await checkout_out(request, db, checkout)
 
 

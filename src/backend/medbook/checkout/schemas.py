@@ -9,18 +9,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from medbook.booking.schemas import AppointmentOut
-from medbook.patients.schemas import ContactIn
+from medbook.booking.schemas import AppointmentOut, CheckoutDetailsIn
 from medbook.payments.models import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
 from medbook.schemas import StrictModel
 
 
-class CheckoutIn(StrictModel):
-    patient: ContactIn | None = Field(
-        default=None,
-        description="Contact details given at checkout; saved to the patient's record. "
-        "Optional when the record already has a name and phone number.",
-    )
+class CheckoutIn(CheckoutDetailsIn):
+    """Start paying for a hold: what is given here is saved before the payment confirms it."""
 
 
 class PayIn(StrictModel):

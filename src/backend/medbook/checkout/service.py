@@ -22,13 +22,12 @@ from medbook.booking import service as booking
 from medbook.booking.availability import local_day_bounds
 from medbook.booking.errors import AppointmentNotFoundError, HoldExpiredError
 from medbook.booking.models import Appointment
-from medbook.booking.service import PaidOutcome
+from medbook.booking.service import CheckoutDetails, PaidOutcome
 from medbook.booking.states import Status
 from medbook.clinics import repository as clinics_repository
 from medbook.db import transaction
 from medbook.errors import ConflictError, NotFoundError
 from medbook.identity.permissions import Actor, Permission, StaffPrincipal
-from medbook.patients.service import ContactDetails
 from medbook.payments import repository as payments_repository
 from medbook.payments import service as payments
 from medbook.payments.errors import (
@@ -80,15 +79,17 @@ async def start_payment(
     peers: Gateways,
     actor: Actor,
     hold_id: uuid.UUID,
-    contact: ContactDetails | None,
+    details: CheckoutDetails,
 ) -> Checkout:
     """Open the payment for a live hold (or go on with the one already open)."""
-    appointment, service = await booking.hold_for_checkout(session, hold_id, actor, contact)
+    appointment, service = await booking.hold_for_checkout(session, hold_id, actor)
     if service.online_payment == "none":
         raise NoOnlinePaymentError(
             f"{service.name} is paid at the clinic: confirm the hold with "
             f"POST /api/v1/holds/{hold_id}/confirm."
         )
+    # Saved now: the payment's success confirms the booking without another word.
+    await booking.take_checkout_details(session, appointment, actor, details)
     payment = await payments_repository.live_payment(session, appointment.id, for_update=True)
     if payment is None:
         deposit = service.online_payment == "deposit"

@@ -1,0 +1,1 @@
+"""The privacy notice (PDPA) and each patient's consent to it."""

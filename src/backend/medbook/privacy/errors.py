@@ -1,0 +1,7 @@
+"""The privacy domain's errors, each with its stable code."""
+
+from medbook.errors import UnprocessableError
+
+
+class PrivacyConsentRequiredError(UnprocessableError):
+    code = "privacy_consent_required"
