@@ -31,6 +31,7 @@ from medbook.identity.staff_routes import router as staff_auth_router
 from medbook.identity.wellknown import router as wellknown_router
 from medbook.outbound import outbound_client
 from medbook.patients.routes import router as patients_router
+from medbook.patients.routes import staff_router as patients_staff_router
 from medbook.payments.gateway import PaymentGateway
 from medbook.payments.stripe_gateway import StripeGateway
 from medbook.privacy.routes import router as privacy_router
@@ -124,6 +125,7 @@ def create_app() -> FastAPI:
     app.include_router(wellknown_router)
     app.include_router(identity_router)
     app.include_router(patients_router)
+    app.include_router(patients_staff_router)
     app.include_router(privacy_router)
     app.include_router(clinics_router)
     app.include_router(clinics_admin_router)

@@ -278,7 +278,7 @@ async def walk_in(
         target = await service.resolve_target(
             session, body.clinic_id, body.practitioner_id, body.service_id
         )
-        row = await service.walk_in(session, staff, target, body.patient.to_contact(), body.start)
+        row = await service.walk_in(session, staff, target, body.walk_in_patient(), body.start)
         return await present_now(session, row)
 
     key = Actor(staff=staff).key

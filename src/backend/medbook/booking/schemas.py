@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
 from medbook.booking.models import Appointment
 from medbook.booking.service import CheckoutDetails
 from medbook.booking.states import Status
 from medbook.patients.schemas import ContactIn
+from medbook.patients.service import ContactDetails
 from medbook.schemas import StrictModel
 
 # Bookings live well inside these years. Near the ends of what `datetime` can hold, slot search's
@@ -100,7 +101,24 @@ class WalkInIn(StrictModel):
     practitioner_id: uuid.UUID
     service_id: uuid.UUID
     start: BookingTime | None = Field(default=None, description="Default: now.")
-    patient: ContactIn
+    patient_id: uuid.UUID | None = Field(
+        default=None, description="A patient on record (see GET /api/v1/staff/patients)."
+    )
+    patient: ContactIn | None = Field(
+        default=None, description="A new patient's contact details: creates their record."
+    )
+
+    @model_validator(mode="after")
+    def _one_patient(self) -> Self:
+        if (self.patient_id is None) == (self.patient is None):
+            raise ValueError("give either patient_id (a patient on record) or patient (a new one)")
+        return self
+
+    def walk_in_patient(self) -> uuid.UUID | ContactDetails:
+        if self.patient_id is not None:
+            return self.patient_id
+        assert self.patient is not None
+        return self.patient.to_contact()
 
 
 class BlockIn(StrictModel):

@@ -229,9 +229,13 @@ async def _patient_for(
             "Staff booking for a patient must say which: give patient_id.",
             code="patient_required",
         )
+    await _require_patient(session, patient_id)
+    return patient_id
+
+
+async def _require_patient(session: AsyncSession, patient_id: uuid.UUID) -> None:
     if not await patients_repository.patient_exists(session, patient_id):
         raise NotFoundError(f"There is no patient {patient_id}.", code="patient_not_found")
-    return patient_id
 
 
 async def _load(
@@ -524,12 +528,15 @@ async def walk_in(
     session: AsyncSession,
     staff: StaffPrincipal,
     target: BookingTarget,
-    contact: ContactDetails,
+    patient: uuid.UUID | ContactDetails,
     start: datetime | None,
 ) -> Appointment:
     """Book a patient at the desk: any free time inside the practitioner's working hours (no
-    grid, no notice period). Today's visit is checked in at once; a later day's is confirmed."""
+    grid, no notice period). Today's visit is checked in at once; a later day's is confirmed.
+    The patient is one on record (by id) or a new one (by contact details)."""
     staff.require(Permission.BOOK, target.clinic.id)
+    if isinstance(patient, uuid.UUID):
+        await _require_patient(session, patient)
     now = await repository.database_now(session)
     start = start or now.replace(second=0, microsecond=0)
     if start < now - WALK_IN_GRACE:
@@ -554,7 +561,9 @@ async def walk_in(
             f"{target.practitioner.title} {target.practitioner.full_name} is not working at "
             f"{target.clinic.name} at {start.isoformat()}."
         )
-    patient_id = await register_patient(session, contact)
+    patient_id = (
+        patient if isinstance(patient, uuid.UUID) else await register_patient(session, patient)
+    )
     return await _take_time(
         session,
         {

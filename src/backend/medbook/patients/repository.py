@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, literal_column, select, update
+from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,34 @@ async def patient_exists(session: AsyncSession, patient_id: uuid.UUID) -> bool:
 
 async def get_patient(session: AsyncSession, patient_id: uuid.UUID) -> Patient | None:
     return await session.get(Patient, patient_id)
+
+
+async def find_patients(
+    session: AsyncSession,
+    *,
+    name_part: str,
+    phone_digits: str | None,
+    nric_tail: str | None,
+    nric_index: bytes | None,
+    limit: int,
+) -> Sequence[Patient]:
+    """Patients matching any of the criteria given: a part of the name (any case), digits within
+    the phone number, the end of the masked NRIC, or the NRIC's blind index."""
+    matches: list[ColumnElement[bool]] = [Patient.full_name.icontains(name_part, autoescape=True)]
+    if phone_digits is not None:
+        # Stored as E.164: the digits after the "+".
+        matches.append(func.replace(Patient.phone, "+", "").contains(phone_digits, autoescape=True))
+    if nric_tail is not None:
+        matches.append(Patient.nric_masked.endswith(nric_tail, autoescape=True))
+    if nric_index is not None:
+        matches.append(Patient.nric_index == nric_index)
+    query = (
+        select(Patient)
+        .where(or_(*matches))
+        .order_by(Patient.full_name.asc().nulls_last(), Patient.created_at, Patient.id)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
 
 
 async def has_contact_details(session: AsyncSession, patient_id: uuid.UUID) -> bool:

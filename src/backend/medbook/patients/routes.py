@@ -1,16 +1,20 @@
-"""The signed-in patient's own record."""
+"""The signed-in patient's own record, and the desk's patient search."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import StringConstraints
 
 from medbook.deps import DbSession
 from medbook.errors import PROBLEM_RESPONSES
-from medbook.identity.dependencies import Audit, PatientActor
+from medbook.identity.dependencies import AppDataKey, Audit, PatientActor, StaffMember
 from medbook.patients import service
-from medbook.patients.schemas import ContactIn, PatientOut
+from medbook.patients.schemas import ContactIn, PatientMatchOut, PatientOut
 
 router = APIRouter(prefix="/api/v1/me", tags=["patients"], responses=PROBLEM_RESPONSES)
+staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("", response_model=PatientOut, summary="My record, as the clinic keeps it")
@@ -26,3 +30,25 @@ async def update_my_contact(
     assert actor.patient_id is not None
     await service.update_contact(session, actor.patient_id, body.to_contact(), audit)
     return PatientOut.from_row(await service.get_patient(session, actor.patient_id))
+
+
+SearchQuery = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=100),
+    Query(
+        description="A part of the name, the phone number (any formatting, e.g. 9123 4567), "
+        "the end of the NRIC as shown masked (373D or S****373D), or a whole NRIC.",
+    ),
+]
+
+
+@staff_router.get(
+    "/patients",
+    response_model=list[PatientMatchOut],
+    summary="Find patients by name, phone or NRIC (at most 20; every search is audited)",
+)
+async def search_patients(
+    q: SearchQuery, session: DbSession, staff: StaffMember, key: AppDataKey, audit: Audit
+) -> list[PatientMatchOut]:
+    found = await service.search_patients(session, staff, q, key, audit)
+    return [PatientMatchOut.from_row(patient) for patient in found]

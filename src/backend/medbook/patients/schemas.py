@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Self
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, Field
@@ -57,3 +57,22 @@ class PatientOut(BaseModel):
             nric_masked=patient.nric_masked,
             needs_contact_details=patient.full_name is None or patient.phone is None,
         )
+
+
+class PatientSummaryOut(BaseModel):
+    """Who a visit is for, as the desk's day shows it."""
+
+    id: uuid.UUID
+    full_name: str | None
+    phone: str | None
+    nric_masked: str | None = Field(description="S****567A; never in full.")
+
+    @classmethod
+    def from_row(cls, patient: Patient) -> Self:
+        return cls.model_validate(patient, from_attributes=True)
+
+
+class PatientMatchOut(PatientSummaryOut):
+    """A patient found by the desk's search."""
+
+    email: str | None
