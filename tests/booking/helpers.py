@@ -84,6 +84,26 @@ async def book(
     return held
 
 
+async def block(
+    client: httpx.AsyncClient, world: World, staff_headers: dict[str, str], start: int, end: int
+) -> dict[str, Any]:
+    """Staff block the first doctor's time from `start` to `end` o'clock tomorrow."""
+    response = await client.post(
+        "/api/v1/staff/blocks",
+        json={
+            "clinic_id": str(world.clinic.id),
+            "practitioner_id": str(world.doctors[0].id),
+            "start": world.at(start).isoformat(),
+            "end": world.at(end).isoformat(),
+            "reason": "team meeting",
+        },
+        headers=staff_headers,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """The response is an RFC 9457 problem with this status and stable code."""
     assert response.status_code == status, response.text

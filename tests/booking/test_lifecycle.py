@@ -26,6 +26,7 @@ from tests.booking.helpers import (
     Booking,
     age_hold,
     assert_problem,
+    block,
     book,
     count_appointments,
     hold,
@@ -823,25 +824,6 @@ async def test_a_walk_in_over_a_booking_is_refused(
 
     assert_problem(response, 409, "slot_taken")
     assert await count_appointments(session) == 1
-
-
-async def block(
-    client: httpx.AsyncClient, world: World, staff_headers: dict[str, str], start: int, end: int
-) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/staff/blocks",
-        json={
-            "clinic_id": str(world.clinic.id),
-            "practitioner_id": str(world.doctors[0].id),
-            "start": world.at(start).isoformat(),
-            "end": world.at(end).isoformat(),
-            "reason": "team meeting",
-        },
-        headers=staff_headers,
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def test_blocked_time_cannot_be_held_and_is_not_offered(

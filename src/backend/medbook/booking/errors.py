@@ -61,3 +61,7 @@ class BookingBusyError(DomainError):
     status = 503
     code = "busy"
     headers = {"Retry-After": "1"}
+
+
+class NotBookedError(ConflictError):
+    code = "not_booked"

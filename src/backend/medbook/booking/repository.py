@@ -332,3 +332,30 @@ async def appointments_between(
         .order_by(Appointment.starts_at, Appointment.practitioner_id)
     )
     return (await session.scalars(query)).all()
+
+
+async def appointments_of_patient(
+    session: AsyncSession, patient_id: uuid.UUID, *, upcoming: bool, limit: int
+) -> Sequence[Appointment]:
+    """A patient's bookings with their clinics: not over yet (soonest first) or over (latest
+    first). Holds only while they live; holds that ran out or were given back never were
+    bookings."""
+    now = func.now()
+    query = (
+        select(Appointment)
+        .join(Appointment.clinic)
+        .options(contains_eager(Appointment.clinic))
+        .where(
+            Appointment.patient_id == patient_id,
+            Appointment.kind == "appointment",
+            Appointment.status.not_in([Status.EXPIRED, Status.RELEASED]),
+            or_(Appointment.status != Status.HELD, Appointment.hold_expires_at > now),
+            Appointment.ends_at > now if upcoming else Appointment.ends_at <= now,
+        )
+        .order_by(
+            Appointment.starts_at.asc() if upcoming else Appointment.starts_at.desc(),
+            Appointment.id,
+        )
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()

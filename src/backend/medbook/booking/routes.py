@@ -15,30 +15,41 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.booking import repository, service
+from medbook.booking.calendar import appointment_ics
 from medbook.booking.models import Appointment
 from medbook.booking.schemas import (
     AppointmentOut,
+    AppointmentsWhen,
     AvailabilityOut,
     BlockIn,
     BookingDay,
     ClinicDayOut,
+    ClinicPeriodOut,
     ConfirmIn,
+    DeskAppointmentOut,
     HoldIn,
     HoldOut,
+    MyAppointmentOut,
     RescheduleIn,
     SlotOut,
     WalkInIn,
 )
+from medbook.booking.service import ClinicBook
 from medbook.clinics import repository as clinics_repository
 from medbook.deps import AppSettings, DbSession, IdempotencyKey
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.idempotency.service import run_once
-from medbook.identity.dependencies import BookingActor, StaffMember
+from medbook.identity.dependencies import BookingActor, PatientActor, StaffMember
 from medbook.identity.permissions import Actor
 from medbook.identity.rate_limits import AppRateLimits
 
 router = APIRouter(prefix="/api/v1", tags=["booking"], responses=PROBLEM_RESPONSES)
 staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=PROBLEM_RESPONSES)
+
+FromDay = Annotated[
+    BookingDay, Query(alias="from", description="First local day, e.g. 2026-12-01.")
+]
+ToDay = Annotated[BookingDay, Query(alias="to", description="Last local day (inclusive).")]
 
 
 async def present(session: AsyncSession, row: Appointment, now: datetime) -> AppointmentOut:
@@ -82,10 +93,8 @@ async def availability(
     session: DbSession,
     settings: AppSettings,
     service_id: uuid.UUID,
-    from_day: Annotated[
-        BookingDay, Query(alias="from", description="First local day, e.g. 2026-12-01.")
-    ],
-    to_day: Annotated[BookingDay, Query(alias="to", description="Last local day (inclusive).")],
+    from_day: FromDay,
+    to_day: ToDay,
     clinic_id: Annotated[uuid.UUID | None, Query(description="Default: every clinic.")] = None,
     practitioner_id: Annotated[
         uuid.UUID | None, Query(description="Default: any practitioner.")
@@ -206,6 +215,49 @@ async def get_appointment(
     return await present(session, row, now)
 
 
+@router.get(
+    "/appointments/{appointment_id}/calendar.ics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+            "description": "An iCalendar (RFC 5545) file with one event.",
+        }
+    },
+    summary="A booked appointment as a calendar file (409 not_booked otherwise)",
+)
+async def appointment_calendar(
+    appointment_id: uuid.UUID, session: DbSession, actor: BookingActor
+) -> Response:
+    row, booked_service = await service.calendar_entry(session, appointment_id, actor)
+    return Response(
+        appointment_ics(row, row.clinic, booked_service),
+        media_type="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="appointment-{row.id}.ics"'},
+    )
+
+
+@router.get(
+    "/me/appointments",
+    response_model=list[MyAppointmentOut],
+    summary="My appointments: upcoming (soonest first) or past (latest first), at most 100",
+)
+async def my_appointments(
+    session: DbSession,
+    actor: PatientActor,
+    when: Annotated[
+        AppointmentsWhen, Query(description="upcoming: not over yet; past: over.")
+    ] = AppointmentsWhen.UPCOMING,
+) -> list[MyAppointmentOut]:
+    assert actor.patient_id is not None
+    rows, now = await service.my_appointments(
+        session, actor.patient_id, upcoming=when is AppointmentsWhen.UPCOMING
+    )
+    return [
+        MyAppointmentOut.from_patient_row(row, service.current_status(row, now)) for row in rows
+    ]
+
+
 @router.post(
     "/appointments/{appointment_id}/reschedule",
     status_code=status.HTTP_201_CREATED,
@@ -248,16 +300,43 @@ async def reschedule(
     )
 
 
+def desk_appointments(book: ClinicBook) -> list[DeskAppointmentOut]:
+    tz = ZoneInfo(book.clinic.timezone)
+    return [
+        DeskAppointmentOut.from_desk_row(
+            row, service.current_status(row, book.now), tz, book.patients
+        )
+        for row in book.appointments
+    ]
+
+
 @staff_router.get("/clinics/{clinic_id}/day", response_model=ClinicDayOut, summary="A clinic's day")
 async def clinic_day(
     clinic_id: uuid.UUID, day: BookingDay, session: DbSession, staff: StaffMember
 ) -> ClinicDayOut:
-    clinic, rows, now = await service.clinic_day(session, staff, clinic_id, day)
-    tz = ZoneInfo(clinic.timezone)
-    appointments = [
-        AppointmentOut.from_row(row, service.current_status(row, now), tz) for row in rows
-    ]
-    return ClinicDayOut(clinic_id=clinic.id, day=day, appointments=appointments)
+    book = await service.clinic_book(session, staff, clinic_id, day, day)
+    return ClinicDayOut(clinic_id=book.clinic.id, day=day, appointments=desk_appointments(book))
+
+
+@staff_router.get(
+    "/clinics/{clinic_id}/appointments",
+    response_model=ClinicPeriodOut,
+    summary="A clinic's appointments over local days (at most 14), for the week view",
+)
+async def clinic_appointments(
+    clinic_id: uuid.UUID,
+    from_day: FromDay,
+    to_day: ToDay,
+    session: DbSession,
+    staff: StaffMember,
+) -> ClinicPeriodOut:
+    book = await service.clinic_book(session, staff, clinic_id, from_day, to_day)
+    return ClinicPeriodOut(
+        clinic_id=book.clinic.id,
+        from_day=from_day,
+        to_day=to_day,
+        appointments=desk_appointments(book),
+    )
 
 
 @staff_router.post(

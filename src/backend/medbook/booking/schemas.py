@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Self
+from enum import StrEnum
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
@@ -12,7 +14,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_vali
 from medbook.booking.models import Appointment
 from medbook.booking.service import CheckoutDetails
 from medbook.booking.states import Status
-from medbook.patients.schemas import ContactIn
+from medbook.patients.models import Patient
+from medbook.patients.schemas import ContactIn, PatientSummaryOut
 from medbook.patients.service import ContactDetails
 from medbook.schemas import StrictModel
 
@@ -146,7 +149,8 @@ class AppointmentOut(BaseModel):
     note: str
 
     @classmethod
-    def from_row(cls, row: Appointment, status: Status, tz: ZoneInfo) -> AppointmentOut:
+    def from_row(cls, row: Appointment, status: Status, tz: ZoneInfo, **extra: Any) -> Self:
+        """The row as the API shows it; `extra` fills the fields a subclass adds."""
         return cls(
             id=row.id,
             kind=row.kind,
@@ -164,6 +168,55 @@ class AppointmentOut(BaseModel):
             late_cancellation=row.late_cancellation,
             rescheduled_from_id=row.rescheduled_from_id,
             note=row.note,
+            **extra,
+        )
+
+
+class AppointmentsWhen(StrEnum):
+    UPCOMING = "upcoming"  # not over yet, soonest first
+    PAST = "past"  # over, most recent first
+
+
+class MyAppointmentOut(AppointmentOut):
+    visit_reason: str = Field(description="What the patient said the visit is for.")
+
+    @classmethod
+    def from_patient_row(cls, row: Appointment, status: Status) -> MyAppointmentOut:
+        return cls.from_row(
+            row, status, ZoneInfo(row.clinic.timezone), visit_reason=row.visit_reason
+        )
+
+
+class DeskAppointmentOut(AppointmentOut):
+    """An appointment on the desk's day or week view."""
+
+    visit_reason: str | None = Field(
+        description="What the patient said the visit is for; null unless you may see patients "
+        "at this clinic."
+    )
+    patient: PatientSummaryOut | None = Field(
+        description="Who the visit is for; null for blocks, or unless you may see patients at "
+        "this clinic."
+    )
+
+    @classmethod
+    def from_desk_row(
+        cls,
+        row: Appointment,
+        status: Status,
+        tz: ZoneInfo,
+        patients: Mapping[uuid.UUID, Patient] | None,
+    ) -> DeskAppointmentOut:
+        """`patients` None: the viewer may not see patients here, so neither who nor why."""
+        if patients is None:
+            return cls.from_row(row, status, tz, visit_reason=None, patient=None)
+        patient = patients.get(row.patient_id) if row.patient_id is not None else None
+        return cls.from_row(
+            row,
+            status,
+            tz,
+            visit_reason=row.visit_reason,
+            patient=PatientSummaryOut.from_row(patient) if patient is not None else None,
         )
 
 
@@ -190,4 +243,11 @@ class AvailabilityOut(BaseModel):
 class ClinicDayOut(BaseModel):
     clinic_id: uuid.UUID
     day: date
-    appointments: list[AppointmentOut]
+    appointments: list[DeskAppointmentOut]
+
+
+class ClinicPeriodOut(BaseModel):
+    clinic_id: uuid.UUID
+    from_day: date = Field(serialization_alias="from")
+    to_day: date = Field(serialization_alias="to")
+    appointments: list[DeskAppointmentOut] = Field(description="Sorted by start.")

@@ -7,6 +7,7 @@ reschedule or a hold is all-or-nothing. Every "now" is the database's transactio
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -34,6 +35,7 @@ from medbook.booking.errors import (
     HoldLimitReachedError,
     HoldReleasedError,
     InvalidTransitionConflictError,
+    NotBookedError,
     PaymentRequiredError,
     SlotNotOfferedError,
     SlotTakenError,
@@ -47,6 +49,7 @@ from medbook.clinics.models import Clinic, Practitioner, Service
 from medbook.errors import NotFoundError, UnprocessableError, sqlstate
 from medbook.identity.permissions import Actor, Permission, StaffPrincipal
 from medbook.patients import repository as patients_repository
+from medbook.patients.models import Patient
 from medbook.patients.service import ContactDetails, register_patient, update_contact
 from medbook.privacy import service as privacy
 from medbook.scheduling import Interval
@@ -55,6 +58,10 @@ EXCLUSION_VIOLATION = "23P01"
 LOCK_NOT_AVAILABLE = "55P03"
 # A walk-in may be recorded a little after the patient sat down.
 WALK_IN_GRACE = timedelta(hours=1)
+MY_APPOINTMENTS_LIMIT = 100
+CLINIC_BOOK_MAX_DAYS = 14  # the desk's week view, with a week either side to spare
+# What a calendar entry may be made for: a booking that is still going to happen, or happening.
+BOOKED = frozenset({Status.CONFIRMED, Status.CHECKED_IN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,17 +667,73 @@ async def complete(
     return await _transition(session, appointment, Action.COMPLETE, now)
 
 
-async def clinic_day(
-    session: AsyncSession, staff: StaffPrincipal, clinic_id: uuid.UUID, day: date
-) -> tuple[Clinic, list[Appointment], datetime]:
-    """Everything on a clinic's book for one local day, for the staff day view."""
+@dataclass(frozen=True, slots=True)
+class ClinicBook:
+    """A clinic's book over some local days, as one staff member may see it."""
+
+    clinic: Clinic
+    appointments: list[Appointment]  # by start
+    now: datetime
+    patients: dict[uuid.UUID, Patient] | None  # None: they may not see patients at this clinic
+
+
+async def clinic_book(
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    clinic_id: uuid.UUID,
+    first_day: date,
+    last_day: date,
+) -> ClinicBook:
+    """Everything on a clinic's book over local days (at most 14), for the desk's day and week
+    views; with the patients (one query for all of them) when the staff member may see them."""
+    _check_period(first_day, last_day, CLINIC_BOOK_MAX_DAYS)
     staff.require(Permission.VIEW_SCHEDULE, clinic_id)
     clinic = await clinics_repository.get_clinic(session, clinic_id)
     if clinic is None:
         raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
-    start, end = local_day_bounds(ZoneInfo(clinic.timezone), day, day)
-    rows = await repository.appointments_between(session, clinic_id, start, end)
-    return clinic, list(rows), await repository.database_now(session)
+    start, end = local_day_bounds(ZoneInfo(clinic.timezone), first_day, last_day)
+    rows = list(await repository.appointments_between(session, clinic_id, start, end))
+    patients = None
+    if staff.may(Permission.VIEW_PATIENTS, clinic_id):
+        ids = {row.patient_id for row in rows if row.patient_id is not None}
+        found = await patients_repository.patients_by_ids(session, ids)
+        patients = {patient.id: patient for patient in found}
+    return ClinicBook(clinic, rows, await repository.database_now(session), patients)
+
+
+def _check_period(first_day: date, last_day: date, max_days: int) -> None:
+    if last_day < first_day:
+        raise UnprocessableError("`to` must not be before `from`.", code="invalid_period")
+    if (last_day - first_day).days + 1 > max_days:
+        raise UnprocessableError(
+            f"Ask for at most {max_days} days at a time.", code="invalid_period"
+        )
+
+
+async def my_appointments(
+    session: AsyncSession, patient_id: uuid.UUID, *, upcoming: bool
+) -> tuple[Sequence[Appointment], datetime]:
+    """A patient's own bookings, not over yet (soonest first) or over (latest first), and now()."""
+    rows = await repository.appointments_of_patient(
+        session, patient_id, upcoming=upcoming, limit=MY_APPOINTMENTS_LIMIT
+    )
+    return rows, await repository.database_now(session)
+
+
+async def calendar_entry(
+    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor
+) -> tuple[Appointment, Service]:
+    """A booked appointment (with its clinic) and its service, for a calendar file; whoever may
+    see the appointment may have it."""
+    appointment, now = await view_appointment(session, appointment_id, actor)
+    status = current_status(appointment, now)
+    if status not in BOOKED or appointment.service_id is None:
+        raise NotBookedError(
+            f"This appointment is {status.value}: only a confirmed booking goes in a calendar."
+        )
+    service = await clinics_repository.get_service(session, appointment.service_id)
+    assert service is not None
+    return appointment, service
 
 
 async def search_availability(
@@ -683,12 +746,7 @@ async def search_availability(
     max_days: int,
 ) -> tuple[Service, list[OfferedSlot]]:
     """Free slots of a service over local days, at one clinic or all, with one practitioner or any."""
-    if last_day < first_day:
-        raise UnprocessableError("`to` must not be before `from`.", code="invalid_period")
-    if (last_day - first_day).days + 1 > max_days:
-        raise UnprocessableError(
-            f"Search at most {max_days} days at a time.", code="invalid_period"
-        )
+    _check_period(first_day, last_day, max_days)
     service = await clinics_repository.get_service(session, service_id)
     if service is None or not service.active:
         raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select, update
@@ -19,6 +19,15 @@ async def patient_exists(session: AsyncSession, patient_id: uuid.UUID) -> bool:
 
 async def get_patient(session: AsyncSession, patient_id: uuid.UUID) -> Patient | None:
     return await session.get(Patient, patient_id)
+
+
+async def patients_by_ids(
+    session: AsyncSession, patient_ids: Collection[uuid.UUID]
+) -> Sequence[Patient]:
+    """The patients with these ids, in one query."""
+    if not patient_ids:
+        return []
+    return (await session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))).all()
 
 
 async def find_patients(
