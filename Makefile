@@ -12,10 +12,11 @@ export UV_LINK_MODE ?= copy
 
 PG_SERVICE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help run test lint typecheck pytest test-pg bench bench-realtime openapi migrate seed clean peers
+.PHONY: help run dev test lint typecheck pytest test-pg bench bench-realtime openapi api migrate seed clean peers web web-check
 
 help:
 	@echo "make run      install what is missing, migrate, seed demo data, serve on http://localhost:8000"
+	@echo "make dev      the same, with the web app from Vite (hot reload) on http://localhost:5173"
 	@echo "make test     the whole suite: lint, types, tests (embedded PostgreSQL)"
 	@echo "make test-pg  the tests against the PostgreSQL service at $(PG_SERVICE_URL)"
 	@echo "make bench    benchmarks (results go to docs/performance.md by hand)"
@@ -30,7 +31,7 @@ $(UV):
 	$(UV) sync --frozen
 	@touch $@
 
-run: .venv/.synced peers
+run: .venv/.synced peers web
 	$(RUN) medbook migrate
 	$(RUN) medbook seed-demo
 	$(RUN) medbook keys generate --if-missing
@@ -43,13 +44,39 @@ tests/peers/node_modules/.installed: tests/peers/package.json tests/peers/packag
 	npm ci --prefix tests/peers --no-audit --no-fund
 	@touch $@
 
+dev: .venv/.synced peers $(WEB)/node_modules/.installed
+	$(RUN) medbook migrate
+	$(RUN) medbook seed-demo
+	$(RUN) medbook keys generate --if-missing
+	UV=$(UV) scripts/dev.sh
+
+# The web app (src/frontend): installed from its lock file, built when its sources change.
+WEB := src/frontend
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json
+
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	npm ci --prefix $(WEB) --no-audit --no-fund
+	@touch $@
+
+$(WEB)/dist/index.html: $(WEB)/node_modules/.installed $(WEB_SOURCES)
+	npm run --prefix $(WEB) build
+
+web: $(WEB)/dist/index.html
+
+# The client must match the API document, types, lint and formatting, and the component tests.
+web-check: $(WEB)/node_modules/.installed
+	npm run --prefix $(WEB) api:check
+	npm run --prefix $(WEB) typecheck
+	npm run --prefix $(WEB) lint
+	npm run --prefix $(WEB) test
+
 migrate: .venv/.synced
 	$(RUN) medbook migrate
 
 seed: .venv/.synced
 	$(RUN) medbook seed-demo
 
-test: lint typecheck pytest
+test: lint typecheck web-check pytest
 
 lint: .venv/.synced
 	$(RUN) ruff check src/backend tests
@@ -58,10 +85,10 @@ lint: .venv/.synced
 typecheck: .venv/.synced
 	$(RUN) mypy
 
-pytest: .venv/.synced peers
+pytest: .venv/.synced peers web
 	$(RUN) pytest
 
-test-pg: .venv/.synced peers
+test-pg: .venv/.synced peers web
 	TEST_DATABASE_URL=$(PG_SERVICE_URL) $(RUN) pytest
 
 bench: .venv/.synced
@@ -70,8 +97,11 @@ bench: .venv/.synced
 bench-realtime: .venv/.synced
 	$(RUN) python -m tests.bench realtime
 
-openapi: .venv/.synced
+openapi: .venv/.synced $(WEB)/node_modules/.installed
 	$(RUN) medbook export-openapi
+	npm run --prefix $(WEB) api
+
+api: openapi
 
 clean:
-	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules $(WEB)/dist

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 from medbook import __version__
 from medbook.background import start_background_jobs
@@ -40,6 +39,7 @@ from medbook.realtime.routes import router as realtime_router
 from medbook.schema import ensure_migrated
 from medbook.security import SecurityMiddleware, origin_of, page_csp
 from medbook.settings import Settings, get_settings
+from medbook.web import install_web_app
 
 SINGPASS_CALLBACK = "/api/v1/auth/singpass/callback"
 
@@ -120,8 +120,6 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(SecurityMiddleware, allowed_origins=allowed_origins, page_csp=gateway_pages)
     app.include_router(health_router)
-    # Until the web app lands, the front door is the interactive API documentation.
-    app.add_api_route("/", lambda: RedirectResponse("/docs"), include_in_schema=False)
     app.include_router(wellknown_router)
     app.include_router(identity_router)
     app.include_router(patients_router)
@@ -135,4 +133,6 @@ def create_app() -> FastAPI:
     app.include_router(checkout_staff_router)
     app.include_router(staff_auth_router)
     app.include_router(realtime_router)
+    # Last: every other GET path is a page of the web app.
+    install_web_app(app, settings.web_dist_dir)
     return app

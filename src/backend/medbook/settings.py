@@ -79,6 +79,10 @@ class Settings(BaseSettings):
         description="Where browsers reach us: builds the Singpass redirect URI and the allowed "
         "Origin for state-changing requests.",
     )
+    web_dist_dir: Path = Field(
+        default=REPO_ROOT / "src" / "frontend" / "dist",
+        description="The built web app (`make web`); without it / shows the API documentation.",
+    )
     keys_dir: Path = Field(
         default=REPO_ROOT / ".data" / "keys",
         description="Secret key material: the Singpass RP key set (rp-keys.json) and the data "

@@ -99,7 +99,7 @@ export function Dashboard() {
   const timeZone = clinic.timezone;
   const items: CalendarItem[] = (appointments ?? []).map((appointment) => {
     const service = catalogue.service(appointment.service_id);
-    const patient = (appointment as { patient?: { full_name?: string | null } | null }).patient;
+    const patient = appointment.patient;
     const payment = payments.get(appointment.id);
     let subtitle = service?.name ?? "";
     if (appointment.status === "held" && appointment.hold_expires_at) {
