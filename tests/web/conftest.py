@@ -136,7 +136,10 @@ async def signed_in(context: BrowserContext, stack: Stack, who: SignedIn) -> Non
             {
                 "name": SESSION_COOKIE,
                 "value": who.token,
-                "url": stack.url,
+                # Host-only (no leading dot), as a __Host- cookie must be; Playwright refuses
+                # "url" with Secure over http, though the browser keeps it for localhost.
+                "domain": "localhost",
+                "path": "/",
                 "secure": True,
                 "httpOnly": True,
                 "sameSite": "Lax",

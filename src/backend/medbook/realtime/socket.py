@@ -17,6 +17,7 @@ import logging
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from uvicorn.protocols.utils import ClientDisconnected
 
 from medbook.db import transaction
 from medbook.errors import DomainError
@@ -29,6 +30,11 @@ from medbook.realtime.schemas import SubscribeIn
 from medbook.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class SocketGoneError(Exception):
+    """The client is gone (closed the page, lost the network) while we were sending."""
+
 
 CLOSE_TOO_SLOW = 4408
 CLOSE_TOO_MANY = 4429
@@ -91,10 +97,14 @@ class SocketSession:
 
     async def _send(self, text: str) -> None:
         """Send one message; TimeoutError when the client has not taken it in time (it has
-        stopped reading, and holds nobody else up meanwhile)."""
+        stopped reading, and holds nobody else up meanwhile), SocketGoneError when it left."""
         async with self._send_lock:
             async with asyncio.timeout(self._settings.ws_send_timeout_seconds):
-                await self._websocket.send_text(text)
+                try:
+                    await self._websocket.send_text(text)
+                except (WebSocketDisconnect, ClientDisconnected, RuntimeError) as error:
+                    # RuntimeError: Starlette's "cannot send once closed".
+                    raise SocketGoneError from error
 
     async def _refuse(self, error: DomainError) -> None:
         await self._send(message("error", code=error.code, detail=error.detail))
@@ -107,7 +117,7 @@ class SocketSession:
             while True:
                 text = await self._websocket.receive_text()
                 await self._handle(text)
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, SocketGoneError):
             self._gone()
         except Exception:
             log.exception("websocket receive failed")
@@ -179,10 +189,12 @@ class SocketSession:
             await self._refuse(error)
         except TimeoutError:
             self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your cursor")
+        except SocketGoneError:
+            self._gone()  # the client closed the page: nothing to say
         except Exception:
-            # The socket went away mid-send, or the database did: the client reconnects
-            # with its cursor and loses nothing.
-            log.info("delivery ended early", exc_info=True)
+            # The database went away mid-replay: the client reconnects with its cursor and
+            # loses nothing.
+            log.warning("delivery ended early", exc_info=True)
             self.close(CLOSE_INTERNAL, "delivery failed: reconnect with your cursor")
 
     async def _forward(self, subscriber: Subscriber) -> Cursor:
