@@ -1,4 +1,5 @@
 // The app's frame: a skip link, the header and navigation, and the pages.
+import { lazy, Suspense } from "react";
 import { Link, NavLink, Route, Routes } from "react-router";
 import { api } from "./api/client";
 import { t } from "./i18n";
@@ -8,8 +9,11 @@ import { FindSlot } from "./patient/FindSlot";
 import { MyAppointments } from "./patient/MyAppointments";
 import { PrivacyNotice } from "./patient/PrivacyNotice";
 import { isStaff, useSession } from "./session";
-import { Dashboard } from "./staff/Dashboard";
 import { StaffSignIn } from "./staff/SignIn";
+
+// Staff pages are their own chunks: a patient's phone never downloads them.
+const Dashboard = lazy(() => import("./staff/Dashboard"));
+const Admin = lazy(() => import("./admin/Admin"));
 
 export function App() {
   const { session, refresh } = useSession();
@@ -28,7 +32,10 @@ export function App() {
         </Link>
         <nav aria-label="Main">
           {isStaff(session) ? (
-            <NavLink to="/staff">{t("nav.staff")}</NavLink>
+            <>
+              <NavLink to="/staff">{t("nav.staff")}</NavLink>
+              <NavLink to="/admin">{t("admin.title")}</NavLink>
+            </>
           ) : (
             <>
               <NavLink to="/" end>
@@ -45,15 +52,18 @@ export function App() {
         </nav>
       </header>
       <main id="main" tabIndex={-1}>
-        <Routes>
-          <Route path="/" element={<FindSlot />} />
-          <Route path="/book/:holdId" element={<Checkout />} />
-          <Route path="/book/:holdId/done" element={<Confirmation />} />
-          <Route path="/me/appointments" element={<MyAppointments />} />
-          <Route path="/privacy" element={<PrivacyNotice />} />
-          <Route path="/staff" element={<Dashboard />} />
-          <Route path="/staff/sign-in" element={<StaffSignIn />} />
-        </Routes>
+        <Suspense fallback={<p aria-busy="true">{t("find.loading")}</p>}>
+          <Routes>
+            <Route path="/" element={<FindSlot />} />
+            <Route path="/book/:holdId" element={<Checkout />} />
+            <Route path="/book/:holdId/done" element={<Confirmation />} />
+            <Route path="/me/appointments" element={<MyAppointments />} />
+            <Route path="/privacy" element={<PrivacyNotice />} />
+            <Route path="/staff" element={<Dashboard />} />
+            <Route path="/staff/sign-in" element={<StaffSignIn />} />
+            <Route path="/admin/*" element={<Admin />} />
+          </Routes>
+        </Suspense>
       </main>
     </>
   );

@@ -1,6 +1,8 @@
 // English, the first of the official languages. Keys are stable; other catalogues follow this
 // one's shape (see index.ts). Placeholders are {name}.
-export const en = {
+import { enAdmin } from "./en.admin";
+
+const base = {
   "app.name": "Medical Inc.",
   "app.tagline": "Book a visit at any of our three clinics",
   "nav.book": "Book",
@@ -135,6 +137,8 @@ export const en = {
   "error.network": "We could not reach the clinic's system. Check your connection and try again.",
   "error.retry": "Try again",
 } as const;
+
+export const en = { ...base, ...enAdmin } as const;
 
 export type MessageKey = keyof typeof en;
 export type Catalogue = Record<MessageKey, string>;

@@ -21,7 +21,7 @@ function shiftDay(day: string, by: number): string {
   return date.toISOString().slice(0, 10);
 }
 
-export function Dashboard() {
+export default function Dashboard() {
   const { session, loading } = useSession();
   const { catalogue, error } = useCatalogue();
   const allowed = useMemo(() => {
