@@ -14,6 +14,7 @@ import { StaffSignIn } from "./staff/SignIn";
 // Staff pages are their own chunks: a patient's phone never downloads them.
 const Dashboard = lazy(() => import("./staff/Dashboard"));
 const Admin = lazy(() => import("./admin/Admin"));
+const DaySheet = lazy(() => import("./staff/DaySheet"));
 
 export function App() {
   const { session, refresh } = useSession();
@@ -61,6 +62,7 @@ export function App() {
             <Route path="/privacy" element={<PrivacyNotice />} />
             <Route path="/staff" element={<Dashboard />} />
             <Route path="/staff/sign-in" element={<StaffSignIn />} />
+            <Route path="/staff/day-sheet" element={<DaySheet />} />
             <Route path="/admin/*" element={<Admin />} />
           </Routes>
         </Suspense>

@@ -1,4 +1,5 @@
 import { render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { DayCalendar, minutesOfDay, rowsFor, type CalendarItem } from "./DayCalendar";
 
@@ -36,14 +37,42 @@ describe("the desk's day calendar", () => {
       />,
     );
     const region = screen.getByRole("region", { name: "Tampines, Tuesday" });
-    const a = within(region).getByRole("article", { name: /Patient a/ });
+    const a = within(region).getByRole("button", { name: /Patient a/ });
     expect(a.style.gridColumn).toBe("3");
     expect(a.style.gridRow).toBe("6 / 8"); // 09:00-09:30 with the day starting at 08:00
     expect(a).toHaveTextContent("9:00");
-    const b = within(region).getByRole("article", { name: /Patient b/ });
+    const b = within(region).getByRole("button", { name: /Patient b/ });
     expect(b.style.gridColumn).toBe("2");
     expect(b).toHaveClass("booking-held");
-    expect(within(region).queryByRole("article", { name: /Patient c/ })).toBeNull();
+    expect(within(region).queryByRole("button", { name: /Patient c/ })).toBeNull();
+  });
+
+  it("hands back the booking chosen, and marks it chosen", async () => {
+    const chosen: string[] = [];
+    const { rerender } = render(
+      <DayCalendar
+        label="Day"
+        timeZone="Asia/Singapore"
+        columns={[{ id: "doc-1", name: "Dr One" }]}
+        items={[item("a", "doc-1", "2026-12-01T01:00:00Z", "2026-12-01T01:30:00Z")]}
+        onSelect={(picked) => chosen.push(picked.id)}
+      />,
+    );
+    await userEvent.setup().click(screen.getByRole("button", { name: /Patient a/ }));
+    expect(chosen).toEqual(["a"]);
+    rerender(
+      <DayCalendar
+        label="Day"
+        timeZone="Asia/Singapore"
+        columns={[{ id: "doc-1", name: "Dr One" }]}
+        items={[item("a", "doc-1", "2026-12-01T01:00:00Z", "2026-12-01T01:30:00Z")]}
+        selected="a"
+      />,
+    );
+    expect(screen.getByRole("button", { name: /Patient a/ })).toHaveAttribute(
+      "aria-pressed",
+      "true",
+    );
   });
 
   it("measures time in the clinic's zone and keeps bookings inside the visible day", () => {

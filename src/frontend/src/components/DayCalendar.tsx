@@ -1,6 +1,5 @@
 // A clinic's day: one column per practitioner, appointments placed by time. Holds show as
 // tentative with their countdown; blocks are grey.
-import type { ReactNode } from "react";
 import { clock } from "../i18n";
 
 export interface CalendarItem {
@@ -26,7 +25,8 @@ interface Props {
   firstHour?: number;
   lastHour?: number;
   label: string;
-  renderActions?: (item: CalendarItem) => ReactNode;
+  selected?: string | null;
+  onSelect?: (item: CalendarItem) => void;
 }
 
 const ROW_MINUTES = 15;
@@ -69,7 +69,8 @@ export function DayCalendar({
   firstHour = 8,
   lastHour = 20,
   label,
-  renderActions,
+  selected = null,
+  onSelect,
 }: Props) {
   const rows = ((lastHour - firstHour) * 60) / ROW_MINUTES;
   const shown = items.filter((item) => ACTIVE.has(item.status));
@@ -103,19 +104,21 @@ export function DayCalendar({
         if (column < 0) return null;
         const { first, last } = rowsFor(item, timeZone, firstHour, lastHour);
         return (
-          <article
+          <button
+            type="button"
             key={item.id}
             className={`booking booking-${item.status} booking-kind-${item.kind}`}
             style={{ gridColumn: column + 2, gridRow: `${first} / ${last}` }}
-            aria-label={`${clock(item.start, timeZone)} ${item.title}`}
+            aria-label={`${clock(item.start, timeZone)} ${item.title}${item.subtitle ? `, ${item.subtitle}` : ""}`}
+            aria-pressed={selected === item.id}
+            onClick={() => onSelect?.(item)}
           >
             <span className="booking-time">
               {clock(item.start, timeZone)}–{clock(item.end, timeZone)}
             </span>
             <span className="booking-title">{item.title}</span>
             {item.subtitle ? <span className="booking-subtitle">{item.subtitle}</span> : null}
-            {renderActions?.(item)}
-          </article>
+          </button>
         );
       })}
     </div>

@@ -1,25 +1,28 @@
-// The desk's live day: a column per practitioner, holds with their countdown, and the actions
-// of the day (check in, no-show, complete, cancel with refund). Changes arrive without reload.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Navigate } from "react-router";
-import { api, unwrap, type Schemas } from "../api/client";
+// The desk's live view of a clinic: the day (a column per practitioner) or the week, holds with
+// their countdown, today's arrivals, and the day's work: select a booking to check in, mark a
+// no-show, move or cancel it (with its refund); book a walk-in; block time; print the day.
+import { useEffect, useMemo, useState } from "react";
+import { Link, Navigate } from "react-router";
+import { api, unwrap } from "../api/client";
 import { clinicToday, practitionerName, useCatalogue, type Practitioner } from "../catalogue";
 import { formatSeconds, remaining } from "../components/Countdown";
 import { DayCalendar, type CalendarItem } from "../components/DayCalendar";
-import { nextDays } from "../components/DateStrip";
 import { ProblemMessage } from "../components/ProblemMessage";
-import { dayLabel, money, t } from "../i18n";
-import { useLiveChanges } from "../realtime/useLiveChanges";
+import { clock, dayLabel, money, t } from "../i18n";
 import { isStaff, useSession } from "../session";
+import { AppointmentPanel } from "./AppointmentPanel";
+import { BlockForm } from "./BlockForm";
+import {
+  shiftDay,
+  useClinicDays,
+  weekStart,
+  type DeskAppointment,
+  type Payment,
+} from "./useClinicDays";
+import { WalkInForm } from "./WalkInForm";
+import { WeekView } from "./WeekView";
 
-type DayAppointment = Schemas["ClinicDayOut"]["appointments"][number];
-type Payment = Schemas["PaymentOut"];
-
-function shiftDay(day: string, by: number): string {
-  const date = new Date(`${day}T00:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + by);
-  return date.toISOString().slice(0, 10);
-}
+type Panel = { kind: "appointment"; id: string } | { kind: "walk-in" } | { kind: "block" } | null;
 
 export default function Dashboard() {
   const { session, loading } = useSession();
@@ -32,37 +35,19 @@ export default function Dashboard() {
       grants.some((grant) => grant.clinic_id === clinic.id),
     );
   }, [catalogue, session]);
-  const [clinicId, setClinicId] = useState<string>("");
+  const [clinicId, setClinicId] = useState("");
   const [day, setDay] = useState(clinicToday());
-  const [appointments, setAppointments] = useState<DayAppointment[] | null>(null);
-  const [payments, setPayments] = useState<Map<string, Payment>>(new Map());
+  const [view, setView] = useState<"day" | "week">("day");
+  const [panel, setPanel] = useState<Panel>(null);
+  const [notice, setNotice] = useState("");
   const [practitioners, setPractitioners] = useState<Practitioner[]>([]);
   const [problem, setProblem] = useState<unknown>(null);
   const [now, setNow] = useState(() => Date.now());
   const clinic = allowed.find((c) => c.id === clinicId) ?? allowed[0];
-
-  const load = useCallback(async () => {
-    if (!clinic) return;
-    const path = { params: { path: { clinic_id: clinic.id }, query: { day } } };
-    try {
-      const [booked, paid] = await Promise.all([
-        api.GET("/api/v1/staff/clinics/{clinic_id}/day", path).then(unwrap),
-        api.GET("/api/v1/staff/clinics/{clinic_id}/payments", path).then(unwrap),
-      ]);
-      setAppointments(booked.appointments);
-      setPayments(
-        new Map(paid.filter((p) => p.status !== "cancelled").map((p) => [p.appointment_id, p])),
-      );
-      setProblem(null);
-    } catch (failure) {
-      setProblem(failure);
-    }
-  }, [clinic, day]);
-
-  useEffect(() => {
-    setAppointments(null);
-    void load();
-  }, [load]);
+  const first = view === "day" ? day : weekStart(day);
+  const last = view === "day" ? day : shiftDay(first, 6);
+  const days = useClinicDays(clinic?.id ?? null, first, last);
+  const today = clinicToday(clinic?.timezone);
 
   useEffect(() => {
     if (!clinic) return;
@@ -72,19 +57,7 @@ export default function Dashboard() {
       .then(setPractitioners, setProblem);
   }, [clinic]);
 
-  // Every change on the feed for this clinic and day: read the day again (one request, and the
-  // page then shows exactly what the database has), at most every 150 ms.
-  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  const onChange = useCallback(() => {
-    clearTimeout(pending.current);
-    pending.current = setTimeout(() => void load(), 150);
-  }, [load]);
-  const live = useLiveChanges(
-    clinic ? { channel: "staff", clinic_ids: [clinic.id], from: day, to: day } : null,
-    onChange,
-  );
-
-  const holds = appointments?.some((a) => a.status === "held") ?? false;
+  const holds = days.appointments?.some((a) => a.status === "held") ?? false;
   // Holds count down by the second; otherwise the clock only decides what may be done now.
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), holds ? 1000 : 30_000);
@@ -97,43 +70,39 @@ export default function Dashboard() {
   if (!catalogue || !clinic) return <p aria-busy="true">{t("find.loading")}</p>;
 
   const timeZone = clinic.timezone;
-  const items: CalendarItem[] = (appointments ?? []).map((appointment) => {
-    const service = catalogue.service(appointment.service_id);
-    const patient = appointment.patient;
-    const payment = payments.get(appointment.id);
-    let subtitle = service?.name ?? "";
-    if (appointment.status === "held" && appointment.hold_expires_at) {
-      const left = remaining(Date.parse(appointment.hold_expires_at), now);
-      subtitle = t("staff.hold", { time: formatSeconds(left) });
-    } else if (payment?.status === "succeeded") {
-      subtitle += ` · ${t("staff.paid", { amount: money(payment.amount_cents, payment.currency) })}`;
-    }
-    return {
-      id: appointment.id,
-      practitioner_id: appointment.practitioner_id,
-      start: appointment.start,
-      end: appointment.end,
-      status: appointment.status,
-      kind: appointment.kind,
-      title:
-        appointment.kind === "block"
-          ? appointment.note || t("status.blocked")
-          : (patient?.full_name ?? t(`status.${appointment.status}`)),
-      subtitle,
-    };
-  });
-  const columns = practitioners.map((p) => ({ id: p.id, name: practitionerName(p) }));
-  const byId = new Map((appointments ?? []).map((a) => [a.id, a]));
+  const appointments = days.appointments ?? [];
+  const items = appointments.map((a) => toItem(a, days.payments.get(a.id), catalogue, now));
+  const selected =
+    panel?.kind === "appointment" ? appointments.find((a) => a.id === panel.id) : undefined;
+  const practitionerIds = practitioners.map((p) => p.id);
+  const done = (message: string) => {
+    setNotice(message);
+    setPanel(null);
+    void days.reload();
+  };
+  const arrivals = appointments
+    .filter((a) => clinicDay(a.start, timeZone) === today)
+    .filter((a) => a.kind === "appointment" && ["confirmed", "checked_in"].includes(a.status))
+    .sort((a, b) => a.start.localeCompare(b.start));
 
   return (
     <section aria-labelledby="desk-title" className="desk">
       <div className="desk-bar">
         <h1 id="desk-title">
-          {clinic.name} · {dayLabel(day, "long")}
+          {clinic.name} ·{" "}
+          {view === "day"
+            ? dayLabel(day, "long")
+            : t("desk.weekOf", { day: dayLabel(first, "long") })}
         </h1>
         <label>
           {t("staff.clinic")}
-          <select value={clinic.id} onChange={(e) => setClinicId(e.target.value)}>
+          <select
+            value={clinic.id}
+            onChange={(e) => {
+              setClinicId(e.target.value);
+              setPanel(null);
+            }}
+          >
             {allowed.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name}
@@ -141,162 +110,150 @@ export default function Dashboard() {
             ))}
           </select>
         </label>
-        <div role="group" aria-label={t("staff.day")}>
-          <button type="button" onClick={() => setDay(shiftDay(day, -1))}>
-            {t("staff.previousDay")}
+        <div role="group" aria-label={t("staff.day")} className="button-row">
+          <button type="button" onClick={() => setDay(shiftDay(day, view === "day" ? -1 : -7))}>
+            {view === "day" ? t("staff.previousDay") : t("desk.previousWeek")}
           </button>
-          <button type="button" onClick={() => setDay(clinicToday())}>
+          <button type="button" onClick={() => setDay(clinicToday(timeZone))}>
             {t("staff.today")}
           </button>
-          <button type="button" onClick={() => setDay(nextDays(day, 2)[1] ?? day)}>
-            {t("staff.nextDay")}
+          <button type="button" onClick={() => setDay(shiftDay(day, view === "day" ? 1 : 7))}>
+            {view === "day" ? t("staff.nextDay") : t("desk.nextWeek")}
           </button>
         </div>
-        <span className={`live-state live-${live}`} role="status">
-          {live === "live" ? t("staff.live") : t("staff.reconnecting")}
+        <div role="group" aria-label={t("desk.view")} className="button-row">
+          <button type="button" aria-pressed={view === "day"} onClick={() => setView("day")}>
+            {t("staff.dayView")}
+          </button>
+          <button type="button" aria-pressed={view === "week"} onClick={() => setView("week")}>
+            {t("desk.weekView")}
+          </button>
+        </div>
+        <div className="button-row">
+          <button type="button" className="primary" onClick={() => setPanel({ kind: "walk-in" })}>
+            {t("desk.walkIn")}
+          </button>
+          <button type="button" onClick={() => setPanel({ kind: "block" })}>
+            {t("desk.blockTime")}
+          </button>
+          <Link className="button secondary" to={`/staff/day-sheet?clinic=${clinic.id}&day=${day}`}>
+            {t("desk.daySheet")}
+          </Link>
+        </div>
+        <span className={`live-state live-${days.live}`} role="status">
+          {days.live === "live" ? t("staff.live") : t("staff.reconnecting")}
         </span>
       </div>
-      <ProblemMessage error={problem} />
-      {appointments === null ? (
-        <p aria-busy="true">{t("find.loading")}</p>
-      ) : (
-        <DayCalendar
-          columns={columns}
-          items={items}
-          timeZone={timeZone}
-          label={`${clinic.name}, ${dayLabel(day, "long")}`}
-          renderActions={(item) => {
-            const appointment = byId.get(item.id);
-            return appointment ? (
-              <Actions
-                appointment={appointment}
-                payment={payments.get(item.id)}
-                now={now}
-                onDone={() => void load()}
-              />
-            ) : null;
-          }}
-        />
-      )}
-      {items.length === 0 && appointments !== null ? (
-        <p className="empty">{t("staff.noAppointments")}</p>
-      ) : null}
+      <p className="notice-line" role="status">
+        {notice}
+      </p>
+      <ProblemMessage error={days.problem ?? problem} />
+      <div className="desk-body">
+        <div className="desk-main">
+          {days.appointments === null ? (
+            <p aria-busy="true">{t("find.loading")}</p>
+          ) : view === "day" ? (
+            <DayCalendar
+              columns={practitioners.map((p) => ({ id: p.id, name: practitionerName(p) }))}
+              items={items}
+              timeZone={timeZone}
+              label={`${clinic.name}, ${dayLabel(day, "long")}`}
+              selected={selected?.id ?? null}
+              onSelect={(item) => setPanel({ kind: "appointment", id: item.id })}
+            />
+          ) : (
+            <WeekView
+              first={first}
+              items={items}
+              timeZone={timeZone}
+              selected={selected?.id ?? null}
+              onSelect={(item) => setPanel({ kind: "appointment", id: item.id })}
+            />
+          )}
+        </div>
+        <div className="desk-side">
+          {selected ? (
+            <AppointmentPanel
+              key={selected.id}
+              appointment={selected}
+              payment={days.payments.get(selected.id)}
+              catalogue={catalogue}
+              timeZone={timeZone}
+              now={now}
+              onChanged={done}
+              onClose={() => setPanel(null)}
+            />
+          ) : panel?.kind === "walk-in" ? (
+            <WalkInForm
+              clinic={clinic}
+              catalogue={catalogue}
+              practitionerIds={practitionerIds}
+              onBooked={done}
+              onCancel={() => setPanel(null)}
+            />
+          ) : panel?.kind === "block" ? (
+            <BlockForm
+              clinic={clinic}
+              catalogue={catalogue}
+              practitionerIds={practitionerIds}
+              day={day}
+              onBlocked={done}
+              onCancel={() => setPanel(null)}
+            />
+          ) : (
+            <section className="panel" aria-labelledby="arrivals-title">
+              <h2 id="arrivals-title">{t("desk.arrivals")}</h2>
+              {arrivals.length === 0 ? <p className="empty">{t("desk.noArrivals")}</p> : null}
+              <ul className="arrivals">
+                {arrivals.map((a) => (
+                  <li key={a.id}>
+                    <button
+                      type="button"
+                      onClick={() => setPanel({ kind: "appointment", id: a.id })}
+                    >
+                      <strong>{clock(a.start, timeZone)}</strong> {a.patient?.full_name ?? "—"}{" "}
+                      <span className={`status status-${a.status}`}>{t(`status.${a.status}`)}</span>
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+        </div>
+      </div>
     </section>
   );
 }
 
-interface ActionsProps {
-  appointment: DayAppointment;
-  payment: Payment | undefined;
-  now: number;
-  onDone: () => void;
+function clinicDay(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone }).format(new Date(iso));
 }
 
-function Actions({ appointment, payment, now, onDone }: ActionsProps) {
-  const [confirming, setConfirming] = useState(false);
-  const [reason, setReason] = useState("");
-  const [problem, setProblem] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const path = { params: { path: { appointment_id: appointment.id } } };
-  const started = Date.parse(appointment.start) <= now;
-
-  const act = async (work: () => Promise<unknown>) => {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await work();
-      setConfirming(false);
-      onDone();
-    } catch (failure) {
-      setProblem(failure);
-    } finally {
-      setBusy(false);
-    }
+function toItem(
+  appointment: DeskAppointment,
+  payment: Payment | undefined,
+  catalogue: NonNullable<ReturnType<typeof useCatalogue>["catalogue"]>,
+  now: number,
+): CalendarItem {
+  const service = catalogue.service(appointment.service_id);
+  let subtitle = service?.name ?? "";
+  if (appointment.status === "held" && appointment.hold_expires_at) {
+    const left = remaining(Date.parse(appointment.hold_expires_at), now);
+    subtitle = t("staff.hold", { time: formatSeconds(left) });
+  } else if (payment?.status === "succeeded") {
+    subtitle += ` · ${t("staff.paid", { amount: money(payment.amount_cents, payment.currency) })}`;
+  }
+  return {
+    id: appointment.id,
+    practitioner_id: appointment.practitioner_id,
+    start: appointment.start,
+    end: appointment.end,
+    status: appointment.status,
+    kind: appointment.kind,
+    title:
+      appointment.kind === "block"
+        ? appointment.note || t("status.blocked")
+        : (appointment.patient?.full_name ?? t(`status.${appointment.status}`)),
+    subtitle,
   };
-
-  if (appointment.kind !== "appointment") return null;
-  const refundable =
-    payment && payment.status === "succeeded" ? payment.amount_cents - payment.refunded_cents : 0;
-  return (
-    <div className="booking-actions">
-      <ProblemMessage error={problem} />
-      {appointment.status === "confirmed" ? (
-        <>
-          <button
-            type="button"
-            disabled={busy}
-            onClick={() =>
-              void act(async () =>
-                unwrap(
-                  await api.POST("/api/v1/staff/appointments/{appointment_id}/check-in", path),
-                ),
-              )
-            }
-          >
-            {t("staff.checkIn")}
-          </button>
-          {started ? (
-            <button
-              type="button"
-              disabled={busy}
-              onClick={() =>
-                void act(async () =>
-                  unwrap(
-                    await api.POST("/api/v1/staff/appointments/{appointment_id}/no-show", path),
-                  ),
-                )
-              }
-            >
-              {t("staff.noShow")}
-            </button>
-          ) : null}
-          <button type="button" disabled={busy} onClick={() => setConfirming(true)}>
-            {t("staff.cancel")}
-          </button>
-        </>
-      ) : null}
-      {appointment.status === "checked_in" ? (
-        <button
-          type="button"
-          disabled={busy}
-          onClick={() =>
-            void act(async () =>
-              unwrap(await api.POST("/api/v1/staff/appointments/{appointment_id}/complete", path)),
-            )
-          }
-        >
-          {t("staff.complete")}
-        </button>
-      ) : null}
-      {confirming ? (
-        <form
-          className="confirm-panel"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void act(async () =>
-              unwrap(
-                await api.POST("/api/v1/staff/appointments/{appointment_id}/cancel", {
-                  ...path,
-                  body: { reason },
-                }),
-              ),
-            );
-          }}
-        >
-          <label>
-            {t("staff.cancelReason")}
-            <input value={reason} onChange={(e) => setReason(e.target.value)} />
-          </label>
-          <button type="submit" className="danger" disabled={busy}>
-            {refundable > 0
-              ? t("staff.cancelWithRefund", { amount: money(refundable, payment?.currency) })
-              : t("staff.cancel")}
-          </button>
-          <button type="button" onClick={() => setConfirming(false)}>
-            {t("mine.keep")}
-          </button>
-        </form>
-      ) : null}
-    </div>
-  );
 }

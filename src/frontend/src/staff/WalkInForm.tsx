@@ -1,0 +1,199 @@
+// Book at the desk: find the patient (name, phone or the last characters of the NRIC) or take
+// a new one's details, then the service, the practitioner and the time (now by default).
+import { useEffect, useState, type FormEvent } from "react";
+import { api, unwrap, type Schemas } from "../api/client";
+import { practitionerName, type Catalogue, type Clinic } from "../catalogue";
+import { ProblemMessage } from "../components/ProblemMessage";
+import { t } from "../i18n";
+import { atClinic, clinicNow } from "../time";
+
+type Found = Schemas["PatientMatchOut"];
+
+interface Props {
+  clinic: Clinic;
+  catalogue: Catalogue;
+  practitionerIds: string[];
+  onBooked: (message: string) => void;
+  onCancel: () => void;
+}
+
+export function WalkInForm({ clinic, catalogue, practitionerIds, onBooked, onCancel }: Props) {
+  const [query, setQuery] = useState("");
+  const [found, setFound] = useState<Found[] | null>(null);
+  const [patient, setPatient] = useState<Found | null>(null);
+  const [newPatient, setNewPatient] = useState({ full_name: "", phone: "", email: "" });
+  const [serviceId, setServiceId] = useState(catalogue.services[0]?.id ?? "");
+  const offering = practitionerIds
+    .map((id) => catalogue.practitioner(id))
+    .filter((p) => p?.service_ids.includes(serviceId));
+  const [practitionerId, setPractitionerId] = useState("");
+  const [start, setStart] = useState(() => clinicNow(clinic.timezone));
+  const [problem, setProblem] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    const term = query.trim();
+    if (term.length < 3) {
+      setFound(null);
+      return;
+    }
+    let gone = false;
+    const timer = setTimeout(() => {
+      api
+        .GET("/api/v1/staff/patients", { params: { query: { q: term } } })
+        .then(unwrap)
+        .then(
+          (results) => {
+            if (!gone) setFound(results);
+          },
+          (failure: unknown) => setProblem(failure),
+        );
+    }, 250);
+    return () => {
+      gone = true;
+      clearTimeout(timer);
+    };
+  }, [query]);
+
+  const book = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    try {
+      unwrap(
+        await api.POST("/api/v1/staff/walk-ins", {
+          body: {
+            clinic_id: clinic.id,
+            practitioner_id: practitionerId || offering[0]?.id || "",
+            service_id: serviceId,
+            start: atClinic(start, clinic.timezone),
+            patient_id: patient?.id ?? null,
+            patient: patient
+              ? null
+              : {
+                  full_name: newPatient.full_name,
+                  phone: newPatient.phone,
+                  email: newPatient.email || null,
+                },
+          },
+        }),
+      );
+      onBooked(t("desk.walkInBooked"));
+    } catch (failure) {
+      setProblem(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <aside className="panel" aria-labelledby="walk-in-title">
+      <div className="panel-head">
+        <h2 id="walk-in-title">{t("desk.walkIn")}</h2>
+        <button type="button" className="link-button" onClick={onCancel}>
+          {t("desk.close")}
+        </button>
+      </div>
+      <form onSubmit={book}>
+        {patient ? (
+          <p className="chosen-patient">
+            {patient.full_name} · {patient.phone} · {patient.nric_masked ?? "—"}{" "}
+            <button type="button" className="link-button" onClick={() => setPatient(null)}>
+              {t("desk.otherPatient")}
+            </button>
+          </p>
+        ) : (
+          <>
+            <label>
+              {t("desk.findPatient")}
+              <input
+                type="search"
+                value={query}
+                onChange={(e) => setQuery(e.target.value)}
+                aria-describedby="find-hint"
+              />
+              <span id="find-hint" className="hint">
+                {t("desk.findHint")}
+              </span>
+            </label>
+            {found ? (
+              <ul className="patient-results" aria-label={t("desk.results")}>
+                {found.length === 0 ? <li>{t("desk.noPatient")}</li> : null}
+                {found.map((result) => (
+                  <li key={result.id}>
+                    <button type="button" onClick={() => setPatient(result)}>
+                      {result.full_name} · {result.phone} · {result.nric_masked ?? "—"}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+            <fieldset>
+              <legend>{t("desk.newPatient")}</legend>
+              <label>
+                {t("details.name")}
+                <input
+                  required
+                  value={newPatient.full_name}
+                  onChange={(e) => setNewPatient({ ...newPatient, full_name: e.target.value })}
+                />
+              </label>
+              <label>
+                {t("details.phone")}
+                <input
+                  required
+                  type="tel"
+                  value={newPatient.phone}
+                  onChange={(e) => setNewPatient({ ...newPatient, phone: e.target.value })}
+                />
+              </label>
+              <label>
+                {t("details.email")}
+                <input
+                  type="email"
+                  value={newPatient.email}
+                  onChange={(e) => setNewPatient({ ...newPatient, email: e.target.value })}
+                />
+              </label>
+            </fieldset>
+          </>
+        )}
+        <label>
+          {t("find.service")}
+          <select value={serviceId} onChange={(e) => setServiceId(e.target.value)}>
+            {catalogue.services.map((service) => (
+              <option key={service.id} value={service.id}>
+                {service.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("find.practitioner")}
+          <select value={practitionerId} onChange={(e) => setPractitionerId(e.target.value)}>
+            {offering.map((p) =>
+              p ? (
+                <option key={p.id} value={p.id}>
+                  {practitionerName(p)}
+                </option>
+              ) : null,
+            )}
+          </select>
+        </label>
+        <label>
+          {t("desk.time")}
+          <input
+            type="datetime-local"
+            required
+            value={start}
+            onChange={(e) => setStart(e.target.value)}
+          />
+        </label>
+        <ProblemMessage error={problem} />
+        <button type="submit" className="primary" disabled={busy}>
+          {t("desk.book")}
+        </button>
+      </form>
+    </aside>
+  );
+}
