@@ -88,6 +88,8 @@ const base = {
   "mine.confirmCancel": "Yes, cancel it",
   "mine.keep": "No, keep it",
   "mine.cancelled": "Cancelled.",
+  "mine.pickNewTime": "Pick a new time",
+  "mine.moveTo": "Move to {time} with {practitioner}",
 
   "status.held": "Being booked",
   "status.confirmed": "Booked",

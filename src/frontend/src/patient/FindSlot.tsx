@@ -6,10 +6,10 @@ import { api, Problem, unwrap } from "../api/client";
 import { clinicToday, practitionerName, useCatalogue } from "../catalogue";
 import { DateStrip, nextDays } from "../components/DateStrip";
 import { ProblemMessage } from "../components/ProblemMessage";
-import { overlaps, SlotPicker, type Slot } from "../components/SlotPicker";
+import { SlotPicker, type Slot } from "../components/SlotPicker";
 import { clock, dayLabel, money, t } from "../i18n";
-import { useLiveChanges, type Change } from "../realtime/useLiveChanges";
 import { isPatient, singpassLoginUrl, useSession } from "../session";
+import { useFreeSlots } from "./useFreeSlots";
 
 const DAYS_SHOWN = 14;
 const PENDING = "medbook.pending-slot";
@@ -32,7 +32,6 @@ export function FindSlot() {
   const day = params.get("day") ?? today;
   const notice = params.get("notice");
 
-  const [slots, setSlots] = useState<Slot[] | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
@@ -45,53 +44,13 @@ export function FindSlot() {
     setParams(next, { replace: true });
   };
 
-  const search = useCallback(async () => {
-    if (!serviceId) return;
-    setProblem(null);
-    try {
-      const found = unwrap(
-        await api.GET("/api/v1/availability", {
-          params: {
-            query: {
-              service_id: serviceId,
-              from: day,
-              to: day,
-              clinic_id: clinicId || undefined,
-              practitioner_id: practitionerId || undefined,
-            },
-          },
-        }),
-      );
-      setSlots(found.slots);
-    } catch (error) {
-      setProblem(error);
-      setSlots([]);
-    }
-  }, [serviceId, clinicId, practitionerId, day]);
-
-  useEffect(() => {
-    setSlots(null);
-    void search();
-  }, [search]);
-
-  const clinicIds = catalogue ? (clinicId ? [clinicId] : catalogue.clinics.map((c) => c.id)) : [];
-  const onChange = useCallback(
-    (change: Change) => {
-      if (change.type === "slot.taken" && change.practitioner_id && change.from && change.until) {
-        const { practitioner_id: who, from, until } = change;
-        setSlots((current) => current?.filter((slot) => !overlaps(slot, who, from, until)) ?? null);
-      } else if (change.type === "slot.freed") {
-        void search(); // a freed time may fit this service: ask again rather than guess
-      }
-    },
-    [search],
-  );
-  const live = useLiveChanges(
-    catalogue && clinicIds.length
-      ? { channel: "availability", clinic_ids: clinicIds, from: day, to: day }
-      : null,
-    onChange,
-  );
+  const allClinics = useMemo(() => catalogue?.clinics.map((c) => c.id) ?? [], [catalogue]);
+  const {
+    slots,
+    problem: searchProblem,
+    live,
+    search,
+  } = useFreeSlots(serviceId, day, allClinics, clinicId, practitionerId);
 
   const hold = useCallback(
     async (slot: Slot, service: string) => {
@@ -236,7 +195,7 @@ export function FindSlot() {
         {live === "live" ? t("find.live") : ""}
       </p>
       {!isPatient(session) ? <p className="hint">{t("find.signInFirst")}</p> : null}
-      <ProblemMessage error={problem} />
+      <ProblemMessage error={problem ?? searchProblem} />
       {slots === null ? (
         <p aria-busy="true">{t("find.loading")}</p>
       ) : (

@@ -7,8 +7,9 @@ import { practitionerName, useCatalogue } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { clock, dayLabel, money, t } from "../i18n";
 import { isPatient, singpassLoginUrl, useSession } from "../session";
+import { ChangeTime } from "./ChangeTime";
 
-type Appointment = Schemas["AppointmentOut"];
+type Appointment = Schemas["MyAppointmentOut"];
 type Quote = Schemas["CancellationQuoteOut"];
 type Payment = Schemas["PaymentOut"];
 
@@ -22,9 +23,11 @@ export function MyAppointments() {
   const load = useCallback(async () => {
     setProblem(null);
     try {
-      setAppointments(
-        unwrap(await api.GET("/api/v1/me/appointments", { params: { query: { when } } })),
+      const found = unwrap(
+        await api.GET("/api/v1/me/appointments", { params: { query: { when } } }),
       );
+      // A moved visit lives on as its new booking; the old row is history, not a visit.
+      setAppointments(found.filter((a) => a.status !== "rescheduled"));
     } catch (error) {
       setProblem(error);
     }
@@ -89,6 +92,7 @@ interface CardProps {
 function AppointmentCard({ appointment, upcoming, onChanged }: CardProps) {
   const { catalogue } = useCatalogue();
   const [quote, setQuote] = useState<Quote | null>(null);
+  const [moving, setMoving] = useState(false);
   const [payments, setPayments] = useState<Payment[] | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -148,7 +152,17 @@ function AppointmentCard({ appointment, upcoming, onChanged }: CardProps) {
         </span>
       </p>
       <ProblemMessage error={problem} />
-      {quote ? (
+      {moving ? (
+        <ChangeTime
+          appointment={appointment}
+          catalogue={catalogue}
+          onMoved={() => {
+            setMoving(false);
+            onChanged();
+          }}
+          onCancel={() => setMoving(false)}
+        />
+      ) : quote ? (
         <div className="confirm-panel" role="alertdialog" aria-labelledby={`q-${appointment.id}`}>
           <p id={`q-${appointment.id}`}>
             <strong>{t("mine.cancelQuestion")}</strong>{" "}
@@ -172,9 +186,14 @@ function AppointmentCard({ appointment, upcoming, onChanged }: CardProps) {
       ) : (
         <div className="actions">
           {cancellable ? (
-            <button type="button" onClick={() => void askCancel()}>
-              {t("mine.cancel")}
-            </button>
+            <>
+              <button type="button" onClick={() => setMoving(true)}>
+                {t("mine.reschedule")}
+              </button>
+              <button type="button" onClick={() => void askCancel()}>
+                {t("mine.cancel")}
+              </button>
+            </>
           ) : null}
           <button type="button" onClick={() => void showReceipt()}>
             {t("mine.receipt")}

@@ -1,11 +1,12 @@
 // Move a booking at the desk: pick a day and one of its free times (any practitioner at the
 // clinic offering the service); the move is one transaction on the server.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import { practitionerName, type Catalogue, type Service } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { SlotPicker, type Slot } from "../components/SlotPicker";
 import { clock, t } from "../i18n";
+import { useFreeSlots } from "../patient/useFreeSlots";
 import type { DeskAppointment } from "./useClinicDays";
 
 interface Props {
@@ -26,30 +27,14 @@ export function RescheduleForm({
   onCancel,
 }: Props) {
   const [day, setDay] = useState(appointment.start.slice(0, 10));
-  const [slots, setSlots] = useState<Slot[] | null>(null);
+  const { slots, problem: searchProblem } = useFreeSlots(
+    service.id,
+    day,
+    [],
+    appointment.clinic_id,
+  );
   const [problem, setProblem] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    let gone = false;
-    setSlots(null);
-    api
-      .GET("/api/v1/availability", {
-        params: {
-          query: { service_id: service.id, from: day, to: day, clinic_id: appointment.clinic_id },
-        },
-      })
-      .then(unwrap)
-      .then(
-        (found) => {
-          if (!gone) setSlots(found.slots);
-        },
-        (failure: unknown) => setProblem(failure),
-      );
-    return () => {
-      gone = true;
-    };
-  }, [day, service.id, appointment.clinic_id]);
 
   const move = async (slot: Slot) => {
     setBusy(true);
@@ -80,7 +65,7 @@ export function RescheduleForm({
         {t("staff.day")}
         <input type="date" value={day} onChange={(e) => setDay(e.target.value)} required />
       </label>
-      <ProblemMessage error={problem} />
+      <ProblemMessage error={problem ?? searchProblem} />
       {slots === null ? (
         <p aria-busy="true">{t("find.loading")}</p>
       ) : (
