@@ -12,7 +12,7 @@ export UV_LINK_MODE ?= copy
 
 PG_SERVICE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help run dev test lint typecheck pytest test-pg bench bench-realtime openapi api migrate seed clean peers web web-check
+.PHONY: help run dev test lint typecheck pytest test-pg bench bench-realtime bench-web openapi api migrate seed clean peers web web-check
 
 help:
 	@echo "make run      install what is missing, migrate, seed demo data, serve on http://localhost:8000"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-pg  the tests against the PostgreSQL service at $(PG_SERVICE_URL)"
 	@echo "make bench    benchmarks (results go to docs/performance.md by hand)"
 	@echo "make bench-realtime  only the real-time fan-out benchmark"
+	@echo "make bench-web       only the web app: bundle size, booking page on a phone profile"
 	@echo "make openapi  export docs/api/openapi.json"
 
 $(UV):
@@ -91,11 +92,14 @@ pytest: .venv/.synced peers web
 test-pg: .venv/.synced peers web
 	TEST_DATABASE_URL=$(PG_SERVICE_URL) $(RUN) pytest
 
-bench: .venv/.synced
+bench: .venv/.synced web
 	$(RUN) python -m tests.bench
 
 bench-realtime: .venv/.synced
 	$(RUN) python -m tests.bench realtime
+
+bench-web: .venv/.synced web
+	$(RUN) python -m tests.bench web
 
 openapi: .venv/.synced $(WEB)/node_modules/.installed
 	$(RUN) medbook export-openapi

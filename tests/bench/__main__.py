@@ -41,7 +41,7 @@ from medbook.identity import sessions
 from medbook.identity.keys import generate_key_set, rp_keys_path
 from medbook.privacy.notice import CURRENT_NOTICE_VERSION
 from medbook.settings import REPO_ROOT
-from tests.bench import realtime
+from tests.bench import realtime, web
 from tests.bench.data import SignedInPatient, build, sign_in_patients
 from tests.bench.http import KeepAliveConnection
 from tests.live import start_live_server, stop_live_server
@@ -431,7 +431,7 @@ async def measure(url: str, server_url: str, today: date) -> str:
     )
 
 
-BENCHMARKS = ("booking", "realtime")
+BENCHMARKS = ("booking", "realtime", "web")
 
 
 def main() -> None:
@@ -460,6 +460,18 @@ def main() -> None:
     if "realtime" in chosen:
         report = realtime.run(url, keys, scratch, today)
         print(f"\n## make bench, real-time fan-out, {date.today().isoformat()}\n\n{report}\n")
+    if "web" in chosen:
+        service_id = asyncio.run(service_of(url, "gp-consultation"))
+        report = web.run(url, keys, scratch, service_id, (today + timedelta(days=1)).isoformat())
+        print(f"\n## make bench, web app, {date.today().isoformat()}\n\n{report}\n")
+
+
+async def service_of(url: str, code: str) -> str:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return str(await connection.fetchval("SELECT id FROM services WHERE code = $1", code))
+    finally:
+        await connection.close()
 
 
 if __name__ == "__main__":
