@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from httpx import ASGITransport, AsyncClient
 
+from medbook.security import origin_of
 from medbook.settings import get_settings
 
 INDEX = "<!doctype html><title>Medical Inc.</title><div id=root></div>"
@@ -49,7 +50,8 @@ async def test_every_page_path_answers_the_app_with_the_page_policy(
     assert page.text == INDEX
     assert page.headers["cache-control"] == "no-cache"
     policy = page.headers["content-security-policy"]
-    assert "script-src 'self' http://localhost:8420;" in policy
+    gateway = origin_of(get_settings().payment_js_url)  # localstripe here, Stripe in production
+    assert f"script-src 'self' {gateway};" in policy
     assert "frame-ancestors 'none'" in policy
 
 
