@@ -8,6 +8,7 @@ import { api, unwrap } from "../api/client";
 import { useCatalogue, type Clinic } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { t, type MessageKey } from "../i18n";
+import "./messages";
 import { isStaff, useSession } from "../session";
 import { clinicsWith, mayAnywhere, type Permission } from "./access";
 import { Availability } from "./Availability";

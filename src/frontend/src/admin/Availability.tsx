@@ -7,6 +7,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { clinicToday } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { t } from "../i18n";
+import "./messages";
 import { personName, useAdmin } from "./context";
 import { SelectField, TextField, useDraft, type Choice, type Errors } from "./fields";
 import * as panels from "./panels";

@@ -5,6 +5,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { clinicToday } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { t } from "../i18n";
+import "./messages";
 import { mayEverywhere } from "./access";
 import { useAdmin } from "./context";
 import { TextField, useDraft, type Errors } from "./fields";

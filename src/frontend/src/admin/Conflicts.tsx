@@ -4,6 +4,7 @@
 import { useEffect, useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { t } from "../i18n";
+import "./messages";
 import { AdminTable } from "./table";
 import { dateTimeLabel } from "./time";
 

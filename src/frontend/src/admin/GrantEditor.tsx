@@ -4,6 +4,7 @@
 import { useId } from "react";
 import type { Clinic } from "../catalogue";
 import { t } from "../i18n";
+import "./messages";
 import { grantableRoles, mayGrant, type Grant, type Role } from "./access";
 import { SelectField, type Choice } from "./fields";
 

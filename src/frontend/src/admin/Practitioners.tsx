@@ -5,6 +5,7 @@ import { Link } from "react-router";
 import { api, unwrap, type Schemas } from "../api/client";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { t } from "../i18n";
+import "./messages";
 import { useAdmin, personName, type PractitionerAdmin, type ServiceAdmin } from "./context";
 import { CheckboxField, SelectField, TextField, useDraft, type Errors } from "./fields";
 import * as panels from "./panels";

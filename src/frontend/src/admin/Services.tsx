@@ -4,6 +4,7 @@
 // see the list.
 import { api, unwrap, type Schemas } from "../api/client";
 import { money, t, type MessageKey } from "../i18n";
+import "./messages";
 import { mayEverywhere } from "./access";
 import { useAdmin, type ServiceAdmin } from "./context";
 import {

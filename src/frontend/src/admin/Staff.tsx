@@ -6,6 +6,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import type { Clinic } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { t, type MessageKey } from "../i18n";
+import "./messages";
 import { hasAuthorityOver, mayGrant, type Grant } from "./access";
 import { useAdmin } from "./context";
 import { TextField, useDraft, type Errors } from "./fields";

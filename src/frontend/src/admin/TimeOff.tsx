@@ -4,6 +4,7 @@ import { useCallback, useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { t } from "../i18n";
+import "./messages";
 import { personName, useAdmin, type Person } from "./context";
 import { SelectField, TextField, useDraft, type Errors } from "./fields";
 import * as panels from "./panels";

@@ -10,6 +10,7 @@ import {
   type SelectHTMLAttributes,
 } from "react";
 import { t } from "../i18n";
+import "./messages";
 
 export type Errors<K extends string> = Partial<Record<K, string>>;
 

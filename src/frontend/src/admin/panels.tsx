@@ -12,6 +12,7 @@ import {
 } from "react";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { t } from "../i18n";
+import "./messages";
 import { ConflictsList, type Conflict } from "./Conflicts";
 import { useAdmin } from "./context";
 import { RequiredNote } from "./fields";

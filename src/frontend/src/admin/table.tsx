@@ -2,6 +2,7 @@
 // sideways when narrow), with a caption for screen readers and a header per column.
 import type { ReactNode } from "react";
 import { t } from "../i18n";
+import "./messages";
 
 /** A list as a table (a row per item), or a line saying it is loading or empty. */
 export function AdminTable<T>({

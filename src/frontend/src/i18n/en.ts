@@ -1,8 +1,8 @@
 // English, the first of the official languages. Keys are stable; other catalogues follow this
 // one's shape (see index.ts). Placeholders are {name}.
-import { enAdmin } from "./en.admin";
+import type { enAdmin } from "./en.admin";
 
-const base = {
+export const en = {
   "app.name": "Medical Inc.",
   "app.tagline": "Book a visit at any of our three clinics",
   "nav.book": "Book",
@@ -188,7 +188,6 @@ const base = {
   "error.retry": "Try again",
 } as const;
 
-export const en = { ...base, ...enAdmin } as const;
-
-export type MessageKey = keyof typeof en;
-export type Catalogue = Record<MessageKey, string>;
+// The administration strings ship with the admin pages (their own chunk), not to patients:
+// src/admin registers them when it loads (see addMessages in index.ts).
+export type MessageKey = keyof typeof en | keyof typeof enAdmin;

@@ -1,15 +1,23 @@
 // Message catalogues and formatting. English ships first; Chinese, Malay and Tamil catalogues
 // follow the same keys (a Catalogue is checked against English's keys by the compiler).
-import { en, type Catalogue, type MessageKey } from "./en";
+import { en, type MessageKey } from "./en";
 
 export type { MessageKey };
 
-const catalogues: Record<string, Catalogue> = { en };
+type Messages = Partial<Record<MessageKey, string>>;
+
+// One catalogue per language; parts of the app loaded later add their own strings to it.
+const catalogues: Record<string, Messages> = { en: { ...en } };
 const language = "en";
 export const locale = "en-SG";
 
+/** Add the strings of a part of the app loaded on demand (the admin pages). */
+export function addMessages(lang: string, messages: Messages): void {
+  catalogues[lang] = { ...catalogues[lang], ...messages };
+}
+
 export function t(key: MessageKey, values: Record<string, string | number> = {}): string {
-  const template = (catalogues[language] ?? en)[key];
+  const template = catalogues[language]?.[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in values ? String(values[name]) : whole,
   );
