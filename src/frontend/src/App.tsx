@@ -35,7 +35,7 @@ export function App() {
           {isStaff(session) ? (
             <>
               <NavLink to="/staff">{t("nav.staff")}</NavLink>
-              <NavLink to="/admin">{t("admin.title")}</NavLink>
+              <NavLink to="/admin">{t("nav.admin")}</NavLink>
             </>
           ) : (
             <>

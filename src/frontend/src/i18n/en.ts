@@ -8,6 +8,7 @@ export const en = {
   "nav.book": "Book",
   "nav.myAppointments": "My appointments",
   "nav.staff": "Staff",
+  "nav.admin": "Administration",
   "nav.signOut": "Sign out",
   "nav.skip": "Skip to the main content",
 
