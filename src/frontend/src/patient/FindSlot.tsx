@@ -5,6 +5,7 @@ import { useNavigate, useSearchParams } from "react-router";
 import { api, Problem, unwrap } from "../api/client";
 import { clinicToday, practitionerName, useCatalogue } from "../catalogue";
 import { DateStrip, nextDays } from "../components/DateStrip";
+import { OpeningHours } from "../components/OpeningHours";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { SlotPicker, type Slot } from "../components/SlotPicker";
 import { clock, dayLabel, money, t } from "../i18n";
@@ -180,9 +181,12 @@ export function FindSlot() {
         </p>
       ) : null}
       {clinic ? (
-        <p className="clinic-address">
-          {clinic.address}, Singapore {clinic.postal_code} · {clinic.phone}
-        </p>
+        <div className="clinic-address">
+          <p>
+            {clinic.address}, Singapore {clinic.postal_code} · {clinic.phone}
+          </p>
+          <OpeningHours hours={clinic.opening_hours} />
+        </div>
       ) : null}
       <DateStrip
         days={days}
