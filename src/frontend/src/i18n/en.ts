@@ -150,7 +150,6 @@ export const en = {
   "desk.time": "Time",
   "desk.move": "Move",
   "desk.moveTitle": "Move to another time",
-  "desk.moveTo": "Move to {time} with {practitioner}",
   "desk.moved": "Moved.",
   "desk.cancelled": "Cancelled; any refund is on its way.",
   "desk.cancelRefunds": "Everything paid online, {amount}, goes back to the patient's card.",

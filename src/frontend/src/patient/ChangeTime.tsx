@@ -2,12 +2,10 @@
 // live; the move is one transaction (the new time is taken before the old one is given up).
 import { useMemo, useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { clinicToday, practitionerName, type Catalogue } from "../catalogue";
+import { clinicToday, type Catalogue } from "../catalogue";
 import { DateStrip, nextDays } from "../components/DateStrip";
-import { ProblemMessage } from "../components/ProblemMessage";
-import { SlotPicker, type Slot } from "../components/SlotPicker";
-import { clock, t } from "../i18n";
-import { useFreeSlots } from "./useFreeSlots";
+import { MoveToFreeTime } from "../components/MoveToFreeTime";
+import { t } from "../i18n";
 
 interface Props {
   appointment: Schemas["MyAppointmentOut"];
@@ -17,66 +15,33 @@ interface Props {
 }
 
 export function ChangeTime({ appointment, catalogue, onMoved, onCancel }: Props) {
-  const clinic = catalogue.clinic(appointment.clinic_id);
-  const timeZone = clinic?.timezone ?? "Asia/Singapore";
+  const timeZone = catalogue.clinic(appointment.clinic_id)?.timezone ?? "Asia/Singapore";
   const days = useMemo(() => nextDays(clinicToday(timeZone), 14), [timeZone]);
   const [day, setDay] = useState(appointment.start.slice(0, 10));
-  const { slots, problem: searchProblem } = useFreeSlots(
-    appointment.service_id ?? "",
-    day,
-    [],
-    appointment.clinic_id,
-  );
-  const [problem, setProblem] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-
-  const move = async (slot: Slot) => {
-    setBusy(true);
-    setProblem(null);
-    try {
-      unwrap(
-        await api.POST("/api/v1/appointments/{appointment_id}/reschedule", {
-          params: { path: { appointment_id: appointment.id } },
-          body: {
-            start: slot.start,
-            practitioner_id: slot.practitioner_id,
-            clinic_id: slot.clinic_id,
-          },
-        }),
-      );
-      onMoved();
-    } catch (failure) {
-      setProblem(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
-
   return (
-    <section className="change-time" aria-labelledby={`move-${appointment.id}`}>
-      <h3 id={`move-${appointment.id}`}>{t("mine.pickNewTime")}</h3>
-      <DateStrip days={days} selected={day} onSelect={setDay} label={t("find.day")} />
-      <ProblemMessage error={problem ?? searchProblem} />
-      {slots === null ? (
-        <p aria-busy="true">{t("find.loading")}</p>
-      ) : (
-        <SlotPicker
-          slots={slots}
-          timeZone={() => timeZone}
-          label={(slot) =>
-            t("mine.moveTo", {
-              time: clock(slot.start, timeZone),
-              practitioner: practitionerName(catalogue.practitioner(slot.practitioner_id)),
-            })
-          }
-          detail={(slot) => practitionerName(catalogue.practitioner(slot.practitioner_id))}
-          onPick={(slot) => void move(slot)}
-          disabled={busy}
-        />
-      )}
-      <button type="button" onClick={onCancel}>
-        {t("mine.keep")}
-      </button>
-    </section>
+    <MoveToFreeTime
+      title={t("mine.pickNewTime")}
+      titleId={`move-${appointment.id}`}
+      serviceId={appointment.service_id ?? ""}
+      clinicId={appointment.clinic_id}
+      day={day}
+      dayPicker={<DateStrip days={days} selected={day} onSelect={setDay} label={t("find.day")} />}
+      catalogue={catalogue}
+      timeZone={timeZone}
+      move={async (slot) =>
+        unwrap(
+          await api.POST("/api/v1/appointments/{appointment_id}/reschedule", {
+            params: { path: { appointment_id: appointment.id } },
+            body: {
+              start: slot.start,
+              practitioner_id: slot.practitioner_id,
+              clinic_id: slot.clinic_id,
+            },
+          }),
+        )
+      }
+      onMoved={onMoved}
+      onCancel={onCancel}
+    />
   );
 }

@@ -5,6 +5,7 @@ import { api, unwrap } from "../api/client";
 import { practitionerName, type Catalogue } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { clock, dayLabel, money, t } from "../i18n";
+import { useAction } from "../useAction";
 import { RescheduleForm } from "./RescheduleForm";
 import type { DeskAppointment, Payment } from "./useClinicDays";
 
@@ -31,8 +32,7 @@ export function AppointmentPanel({
 }: Props) {
   const [mode, setMode] = useState<Mode>("actions");
   const [reason, setReason] = useState("");
-  const [problem, setProblem] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, run } = useAction();
   const path = { params: { path: { appointment_id: appointment.id } } };
   const service = catalogue.service(appointment.service_id);
   const started = Date.parse(appointment.start) <= now;
@@ -40,18 +40,33 @@ export function AppointmentPanel({
     payment?.status === "succeeded" ? payment.amount_cents - payment.refunded_cents : 0;
 
   const act = async (work: () => Promise<unknown>, done: string) => {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await work();
+    if (await run(work)) {
       setMode("actions");
       onChanged(done);
-    } catch (failure) {
-      setProblem(failure);
-    } finally {
-      setBusy(false);
     }
   };
+  // The desk's one-click steps of a visit, each with what it says when done.
+  const step = (
+    label: string,
+    action: "check-in" | "no-show" | "complete",
+    done: string,
+    primary = false,
+  ) => (
+    <button
+      type="button"
+      className={primary ? "primary" : undefined}
+      disabled={busy}
+      onClick={() =>
+        void act(
+          async () =>
+            unwrap(await api.POST(`/api/v1/staff/appointments/{appointment_id}/${action}`, path)),
+          done,
+        )
+      }
+    >
+      {label}
+    </button>
+  );
 
   const cancel = (event: FormEvent) => {
     event.preventDefault();
@@ -132,45 +147,8 @@ export function AppointmentPanel({
         <div className="actions">
           {appointment.status === "confirmed" ? (
             <>
-              <button
-                type="button"
-                className="primary"
-                disabled={busy}
-                onClick={() =>
-                  void act(
-                    async () =>
-                      unwrap(
-                        await api.POST(
-                          "/api/v1/staff/appointments/{appointment_id}/check-in",
-                          path,
-                        ),
-                      ),
-                    t("desk.checkedIn"),
-                  )
-                }
-              >
-                {t("staff.checkIn")}
-              </button>
-              {started ? (
-                <button
-                  type="button"
-                  disabled={busy}
-                  onClick={() =>
-                    void act(
-                      async () =>
-                        unwrap(
-                          await api.POST(
-                            "/api/v1/staff/appointments/{appointment_id}/no-show",
-                            path,
-                          ),
-                        ),
-                      t("desk.markedNoShow"),
-                    )
-                  }
-                >
-                  {t("staff.noShow")}
-                </button>
-              ) : null}
+              {step(t("staff.checkIn"), "check-in", t("desk.checkedIn"), true)}
+              {started ? step(t("staff.noShow"), "no-show", t("desk.markedNoShow")) : null}
               <button type="button" disabled={busy} onClick={() => setMode("move")}>
                 {t("desk.move")}
               </button>
@@ -179,24 +157,9 @@ export function AppointmentPanel({
               </button>
             </>
           ) : null}
-          {appointment.status === "checked_in" ? (
-            <button
-              type="button"
-              className="primary"
-              disabled={busy}
-              onClick={() =>
-                void act(
-                  async () =>
-                    unwrap(
-                      await api.POST("/api/v1/staff/appointments/{appointment_id}/complete", path),
-                    ),
-                  t("desk.completed"),
-                )
-              }
-            >
-              {t("staff.complete")}
-            </button>
-          ) : null}
+          {appointment.status === "checked_in"
+            ? step(t("staff.complete"), "complete", t("desk.completed"), true)
+            : null}
         </div>
       ) : null}
       {appointment.kind === "block" && appointment.status === "blocked" ? (

@@ -5,6 +5,7 @@ import { practitionerName, type Catalogue, type Clinic } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { t } from "../i18n";
 import { atClinic, clinicNow } from "../time";
+import { useAction } from "../useAction";
 
 interface Props {
   clinic: Clinic;
@@ -21,14 +22,11 @@ export function BlockForm({ clinic, catalogue, practitionerIds, day, onBlocked, 
   const [start, setStart] = useState(`${day}T${hour}:00`);
   const [end, setEnd] = useState(`${day}T${String(Number(hour) + 1).padStart(2, "0")}:00`);
   const [reason, setReason] = useState("");
-  const [problem, setProblem] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, run } = useAction();
 
   const block = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
+    const blocked = await run(async () =>
       unwrap(
         await api.POST("/api/v1/staff/blocks", {
           body: {
@@ -39,13 +37,9 @@ export function BlockForm({ clinic, catalogue, practitionerIds, day, onBlocked, 
             reason,
           },
         }),
-      );
-      onBlocked(t("desk.blocked"));
-    } catch (failure) {
-      setProblem(failure);
-    } finally {
-      setBusy(false);
-    }
+      ),
+    );
+    if (blocked) onBlocked(t("desk.blocked"));
   };
 
   return (

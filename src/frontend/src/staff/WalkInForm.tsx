@@ -6,6 +6,7 @@ import { practitionerName, type Catalogue, type Clinic } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { t } from "../i18n";
 import { atClinic, clinicNow } from "../time";
+import { useAction } from "../useAction";
 
 type Found = Schemas["PatientMatchOut"];
 
@@ -28,8 +29,7 @@ export function WalkInForm({ clinic, catalogue, practitionerIds, onBooked, onCan
     .filter((p) => p?.service_ids.includes(serviceId));
   const [practitionerId, setPractitionerId] = useState("");
   const [start, setStart] = useState(() => clinicNow(clinic.timezone));
-  const [problem, setProblem] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, setProblem, run } = useAction();
 
   useEffect(() => {
     const term = query.trim();
@@ -53,13 +53,11 @@ export function WalkInForm({ clinic, catalogue, practitionerIds, onBooked, onCan
       gone = true;
       clearTimeout(timer);
     };
-  }, [query]);
+  }, [query, setProblem]);
 
   const book = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
+    const booked = await run(async () =>
       unwrap(
         await api.POST("/api/v1/staff/walk-ins", {
           body: {
@@ -77,13 +75,9 @@ export function WalkInForm({ clinic, catalogue, practitionerIds, onBooked, onCan
                 },
           },
         }),
-      );
-      onBooked(t("desk.walkInBooked"));
-    } catch (failure) {
-      setProblem(failure);
-    } finally {
-      setBusy(false);
-    }
+      ),
+    );
+    if (booked) onBooked(t("desk.walkInBooked"));
   };
 
   return (
