@@ -8,6 +8,7 @@ import { Countdown } from "../components/Countdown";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { clock, dayLabel, money, t } from "../i18n";
 import { CardFieldsError, mountCardFields, type CardFields } from "../payments/cardFields";
+import { useLiveChanges, type Change } from "../realtime/useLiveChanges";
 import { localDeadline, serverOffset } from "../serverClock";
 import { useSession } from "../session";
 
@@ -74,6 +75,18 @@ export function Checkout() {
       gone = true;
     };
   }, [holdId, navigate]);
+
+  // The hold's own news (the feed's "mine" channel): if the server ends it first (its clock
+  // is the one that counts), the page says so at once, whatever this phone's clock says.
+  const onOwnChange = useCallback(
+    (change: Change) => {
+      if (change.appointment_id !== holdId) return;
+      if (change.status === "expired" || change.status === "released") setExpired(true);
+      if (change.status === "confirmed") navigate(`/book/${holdId}/done`, { replace: true });
+    },
+    [holdId, navigate],
+  );
+  useLiveChanges(hold ? { channel: "mine" } : null, onOwnChange);
 
   const service = catalogue?.service(hold?.service_id);
   const clinic = hold ? catalogue?.clinic(hold.clinic_id) : undefined;
