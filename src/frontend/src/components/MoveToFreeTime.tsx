@@ -8,6 +8,11 @@ import { useAction } from "../useAction";
 import { ProblemMessage } from "./ProblemMessage";
 import { SlotPicker, type Slot } from "./SlotPicker";
 
+/** What both reschedule doors take: the new start, and whose and where it is. */
+export function rescheduleBody(slot: Slot) {
+  return { start: slot.start, practitioner_id: slot.practitioner_id, clinic_id: slot.clinic_id };
+}
+
 interface Props {
   title: string;
   titleId: string;

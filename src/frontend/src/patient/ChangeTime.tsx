@@ -4,7 +4,7 @@ import { useMemo, useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { clinicToday, type Catalogue } from "../catalogue";
 import { DateStrip, nextDays } from "../components/DateStrip";
-import { MoveToFreeTime } from "../components/MoveToFreeTime";
+import { MoveToFreeTime, rescheduleBody } from "../components/MoveToFreeTime";
 import { t } from "../i18n";
 
 interface Props {
@@ -32,11 +32,7 @@ export function ChangeTime({ appointment, catalogue, onMoved, onCancel }: Props)
         unwrap(
           await api.POST("/api/v1/appointments/{appointment_id}/reschedule", {
             params: { path: { appointment_id: appointment.id } },
-            body: {
-              start: slot.start,
-              practitioner_id: slot.practitioner_id,
-              clinic_id: slot.clinic_id,
-            },
+            body: rescheduleBody(slot),
           }),
         )
       }

@@ -6,6 +6,7 @@ import { practitionerName, type Catalogue } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { clock, dayLabel, money, t } from "../i18n";
 import { useAction } from "../useAction";
+import { Panel } from "./Panel";
 import { RescheduleForm } from "./RescheduleForm";
 import type { DeskAppointment, Payment } from "./useClinicDays";
 
@@ -83,17 +84,15 @@ export function AppointmentPanel({
   };
 
   return (
-    <aside className="panel" aria-labelledby="panel-title">
-      <div className="panel-head">
-        <h2 id="panel-title">
-          {appointment.kind === "block"
-            ? appointment.note || t("status.blocked")
-            : (appointment.patient?.full_name ?? t(`status.${appointment.status}`))}
-        </h2>
-        <button type="button" className="link-button" onClick={onClose}>
-          {t("desk.close")}
-        </button>
-      </div>
+    <Panel
+      id="panel-title"
+      title={
+        appointment.kind === "block"
+          ? appointment.note || t("status.blocked")
+          : (appointment.patient?.full_name ?? t(`status.${appointment.status}`))
+      }
+      onClose={onClose}
+    >
       <dl className="facts">
         <dt>{t("desk.when")}</dt>
         <dd>
@@ -215,6 +214,6 @@ export function AppointmentPanel({
           onCancel={() => setMode("actions")}
         />
       ) : null}
-    </aside>
+    </Panel>
   );
 }

@@ -6,6 +6,7 @@ import { ProblemMessage } from "../components/ProblemMessage";
 import { t } from "../i18n";
 import { atClinic, clinicNow } from "../time";
 import { useAction } from "../useAction";
+import { Panel } from "./Panel";
 
 interface Props {
   clinic: Clinic;
@@ -43,13 +44,7 @@ export function BlockForm({ clinic, catalogue, practitionerIds, day, onBlocked, 
   };
 
   return (
-    <aside className="panel" aria-labelledby="block-title">
-      <div className="panel-head">
-        <h2 id="block-title">{t("desk.blockTime")}</h2>
-        <button type="button" className="link-button" onClick={onCancel}>
-          {t("desk.close")}
-        </button>
-      </div>
+    <Panel id="block-title" title={t("desk.blockTime")} onClose={onCancel}>
       <form onSubmit={block}>
         <label>
           {t("find.practitioner")}
@@ -88,6 +83,6 @@ export function BlockForm({ clinic, catalogue, practitionerIds, day, onBlocked, 
           {t("desk.blockTime")}
         </button>
       </form>
-    </aside>
+    </Panel>
   );
 }

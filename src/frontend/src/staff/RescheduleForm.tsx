@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import type { Catalogue, Service } from "../catalogue";
-import { MoveToFreeTime } from "../components/MoveToFreeTime";
+import { MoveToFreeTime, rescheduleBody } from "../components/MoveToFreeTime";
 import { t } from "../i18n";
 import type { DeskAppointment } from "./useClinicDays";
 
@@ -44,11 +44,7 @@ export function RescheduleForm({
         unwrap(
           await api.POST("/api/v1/staff/appointments/{appointment_id}/reschedule", {
             params: { path: { appointment_id: appointment.id } },
-            body: {
-              start: slot.start,
-              practitioner_id: slot.practitioner_id,
-              clinic_id: slot.clinic_id,
-            },
+            body: rescheduleBody(slot),
           }),
         )
       }

@@ -7,6 +7,7 @@ import { ProblemMessage } from "../components/ProblemMessage";
 import { t } from "../i18n";
 import { atClinic, clinicNow } from "../time";
 import { useAction } from "../useAction";
+import { Panel } from "./Panel";
 
 type Found = Schemas["PatientMatchOut"];
 
@@ -81,13 +82,7 @@ export function WalkInForm({ clinic, catalogue, practitionerIds, onBooked, onCan
   };
 
   return (
-    <aside className="panel" aria-labelledby="walk-in-title">
-      <div className="panel-head">
-        <h2 id="walk-in-title">{t("desk.walkIn")}</h2>
-        <button type="button" className="link-button" onClick={onCancel}>
-          {t("desk.close")}
-        </button>
-      </div>
+    <Panel id="walk-in-title" title={t("desk.walkIn")} onClose={onCancel}>
       <form onSubmit={book}>
         {patient ? (
           <p className="chosen-patient">
@@ -188,6 +183,6 @@ export function WalkInForm({ clinic, catalogue, practitionerIds, onBooked, onCan
           {t("desk.book")}
         </button>
       </form>
-    </aside>
+    </Panel>
   );
 }
