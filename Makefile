@@ -11,6 +11,7 @@ export UV_PYTHON ?= $(PYTHON)
 export UV_LINK_MODE ?= copy
 
 PG_SERVICE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+WEB := src/frontend
 
 .PHONY: help run dev test lint typecheck pytest test-pg bench bench-realtime bench-web openapi api migrate seed clean peers web web-check
 
@@ -52,7 +53,6 @@ dev: .venv/.synced peers $(WEB)/node_modules/.installed
 	UV=$(UV) scripts/dev.sh
 
 # The web app (src/frontend): installed from its lock file, built when its sources change.
-WEB := src/frontend
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json
 
 $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
