@@ -5,8 +5,9 @@
 export function serverOffset(response: Response, receivedAt = Date.now()): number {
   const header = response.headers.get("date");
   const server = header ? Date.parse(header) : NaN;
-  // The header has whole seconds: half a second is the best guess within it.
-  return Number.isNaN(server) ? 0 : server + 500 - receivedAt;
+  // The header has whole seconds: take the end of that second, so the countdown may end up to
+  // a second early but never promises time the hold does not have (and never shows 5:01).
+  return Number.isNaN(server) ? 0 : server + 1000 - receivedAt;
 }
 
 /** When, on this browser's clock, the server's `iso` instant comes. */
