@@ -31,7 +31,9 @@ WS_PATH = "/api/v1/ws"
 HOLD_TTL_SECONDS = 3
 PUBLIC_BASE_URL = "https://book.medbook.example"
 QUEUE_CAPACITY = 8
-SEND_TIMEOUT_SECONDS = 1.0
+# Long enough that a reader held up by a stuck client (the old design) would be told apart from
+# one slowed by a busy machine.
+SEND_TIMEOUT_SECONDS = 3.0
 MAX_CONNECTIONS_PER_SESSION = 2
 CURSOR_PATTERN = r"^\d+-\d+$"
 SLOT_KEYS = {"cursor", "type", "at", "clinic_id", "practitioner_id", "room_id", "from", "until"}
