@@ -139,25 +139,36 @@ async def count_appointments(session: AsyncSession) -> int:
 
 
 async def move_appointment(
-    session: AsyncSession, appointment_id: str, starts_in: timedelta
+    session: AsyncSession, appointment_id: str, starts: timedelta | datetime
 ) -> None:
-    """Shift a row so it starts `starts_in` from the database's now, keeping its length and
-    buffers: the way to put an appointment today, or in the past, without waiting."""
+    """Shift a row so it starts at `starts` (or that long from the database's now), keeping its
+    length and buffers: the way to put an appointment today, or in the past, without waiting.
+    Give a wall-clock time when the test must not depend on the hour it runs at."""
     await session.execute(
         text(
             """
+            WITH target AS (
+                SELECT CASE WHEN CAST(:starts_in AS interval) IS NULL
+                            THEN CAST(:starts_at AS timestamptz)
+                            ELSE now() + CAST(:starts_in AS interval) END AS at
+            )
             UPDATE appointments SET
-                starts_at = now() + CAST(:starts_in AS interval),
-                ends_at = now() + CAST(:starts_in AS interval) + (ends_at - starts_at),
+                starts_at = target.at,
+                ends_at = target.at + (ends_at - starts_at),
                 blocked = tstzrange(
-                    now() + CAST(:starts_in AS interval) - (starts_at - lower(blocked)),
-                    now() + CAST(:starts_in AS interval) + (upper(blocked) - starts_at),
+                    target.at - (starts_at - lower(blocked)),
+                    target.at + (upper(blocked) - starts_at),
                     '[)'
                 )
+            FROM target
             WHERE id = :id
             """
         ),
-        {"id": uuid.UUID(appointment_id), "starts_in": starts_in},
+        {
+            "id": uuid.UUID(appointment_id),
+            "starts_in": starts if isinstance(starts, timedelta) else None,
+            "starts_at": starts if isinstance(starts, datetime) else None,
+        },
     )
     await session.commit()
 

@@ -134,10 +134,11 @@ async def test_a_moved_booking_keeps_its_payment_and_is_refunded_when_cancelled(
     await paid_online(session, world)
     patient = await client.patient()
     booked = await paid_booking(client, localstripe, world, world.at(10), patient)
-    await move_appointment(session, booked.hold_id, timedelta(days=3))
+    # Both times days away, at any hour the test runs: outside the 24 h window.
+    await move_appointment(session, booked.hold_id, world.at(10, day=world.tomorrow + timedelta(3)))
     moved = await client.post(
         f"/api/v1/appointments/{booked.hold_id}/reschedule",
-        json={"start": world.at(14).isoformat()},
+        json={"start": world.at(14, day=world.tomorrow + timedelta(2)).isoformat()},
         headers=patient.headers,
     )
     assert moved.status_code == 201, moved.text
