@@ -371,8 +371,10 @@ def oracle(
     )
     rules = clinic.rules
     offered: dict[datetime, Hashable | None] = {}
-    start = clinic.horizon.start
-    while start < clinic.horizon.end:
+    # Every start inside any window: a window drawn near the horizon's end may run past it.
+    start = min([clinic.horizon.start, *(window.interval.start for window in windows)])
+    last = max([clinic.horizon.end, *(window.interval.end for window in windows)])
+    while start < last:
         if within_limits(clinic, start, search_from, search_to) and on_grid(
             start, clinic.tz, rules.grid
         ):
