@@ -17,8 +17,14 @@ export interface ClinicDays {
 }
 
 export function useClinicDays(clinicId: string | null, first: string, last: string): ClinicDays {
-  const [appointments, setAppointments] = useState<DeskAppointment[] | null>(null);
+  // What was read, and for which clinic and days: another range's rows are never shown under
+  // this range's heading while its own are on the way.
+  const [loaded, setLoaded] = useState<{ range: string; appointments: DeskAppointment[] } | null>(
+    null,
+  );
   const [payments, setPayments] = useState<Map<string, Payment>>(new Map());
+  const range = `${clinicId}|${first}|${last}`;
+  const current = useRef(range);
   const [problem, setProblem] = useState<unknown>(null);
 
   const reload = useCallback(async () => {
@@ -40,7 +46,8 @@ export function useClinicDays(clinicId: string | null, first: string, last: stri
             .then(unwrap),
         ),
       );
-      setAppointments(booked.appointments);
+      if (current.current !== range) return; // the desk moved on while this was read
+      setLoaded({ range, appointments: booked.appointments });
       setPayments(
         new Map(
           paid
@@ -53,12 +60,12 @@ export function useClinicDays(clinicId: string | null, first: string, last: stri
     } catch (failure) {
       setProblem(failure);
     }
-  }, [clinicId, first, last]);
+  }, [clinicId, first, last, range]);
 
   useEffect(() => {
-    setAppointments(null);
+    current.current = range;
     void reload();
-  }, [reload]);
+  }, [range, reload]);
 
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const onChange = useCallback(() => {
@@ -70,6 +77,7 @@ export function useClinicDays(clinicId: string | null, first: string, last: stri
     onChange,
   );
 
+  const appointments = loaded?.range === range ? loaded.appointments : null;
   return { appointments, payments, problem, live, reload };
 }
 
