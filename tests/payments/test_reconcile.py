@@ -125,3 +125,54 @@ async def test_reconcile_lists_then_mends_every_kind_of_mismatch(
     again = reconcile(database_url, localstripe)
     assert again.returncode == 0, again.stdout
     assert "0 mismatch(es)" in again.stdout
+
+
+async def test_a_refund_made_in_the_gateways_dashboard_is_found_and_recorded_once(
+    client: AppClient, session: AsyncSession, localstripe: Localstripe, database_url: str
+) -> None:
+    world = await make_world(session)
+    await paid_online(session, world)
+    booked = await paid_booking(client, localstripe, world, world.at(9), await client.patient())
+    reference = (await payment_row(session, booked.payment_id)).gateway_reference
+    # One refund of ours, recorded and not made yet, and one made in the dashboard, without us.
+    ours = uuid.uuid4()
+    await execute(
+        session,
+        "WITH recorded AS (INSERT INTO refunds (id, payment_id, amount_cents, reason, status) "
+        "VALUES (:id, :payment, 1500, 'clinic_cancelled', 'pending') RETURNING payment_id) "
+        "UPDATE payments SET refunded_cents = 1500 WHERE id IN (SELECT payment_id FROM recorded)",
+        id=ours,
+        payment=uuid.UUID(booked.payment_id),
+    )
+    dashboard = await localstripe.sdk().v1.refunds.create_async(
+        params={"payment_intent": reference, "amount": 2000}
+    )
+
+    usual = reconcile(database_url, localstripe)  # the background job's scope: no refund lists
+    listed = reconcile(database_url, localstripe, "--refunds-since-days", "30")
+
+    assert dashboard.id not in usual.stdout
+    assert listed.returncode == 1, listed.stderr
+    assert dashboard.id in listed.stdout
+    assert str(ours) in listed.stdout
+    assert "2 mismatch(es)" in listed.stdout
+    assert [r.id for r in await refund_rows(session, booked.payment_id)] == [ours]
+
+    fixed = reconcile(database_url, localstripe, "--fix", "--refunds-since-days", "30")
+
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    rows = {r.reason: r for r in await refund_rows(session, booked.payment_id)}
+    assert set(rows) == {"clinic_cancelled", "made_at_gateway"}
+    found = rows["made_at_gateway"]
+    assert (found.amount_cents, found.status, found.gateway_reference) == (
+        2000,
+        "succeeded",
+        dashboard.id,
+    )
+    assert rows["clinic_cancelled"].status == "succeeded"
+    assert (await payment_row(session, booked.payment_id)).refunded_cents == 3500
+    # Ours, now made at the gateway too, is known by its id there: nothing is recorded twice.
+    again = reconcile(database_url, localstripe, "--refunds-since-days", "30")
+    assert again.returncode == 0, again.stdout
+    assert "0 mismatch(es)" in again.stdout
+    assert len(await refund_rows(session, booked.payment_id)) == 2

@@ -33,6 +33,7 @@ from tests.payments.helpers import (
     paid_online,
     pass_bank_check,
     payment_row,
+    refund_rows,
 )
 
 WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"
@@ -286,3 +287,39 @@ async def test_an_event_about_a_payment_that_is_not_ours_is_acknowledged_and_ign
     answer = await post(http, body, sign(body))
     assert answer.status_code == 200
     assert answer.json()["result"] == "ignored"
+
+
+async def test_a_refund_made_in_the_gateways_dashboard_is_recorded_from_its_events(
+    http: httpx.AsyncClient, session: AsyncSession, localstripe: Localstripe, webhooks_on: None
+) -> None:
+    """localstripe sends no charge.refunded, so the events are made here as Stripe makes them."""
+    started, reference = await paid_in_the_browser(http, session, localstripe)
+    await wait_for_status(session, started.hold_id, "confirmed")
+    made = await localstripe.sdk().v1.refunds.create_async(
+        params={"payment_intent": reference, "amount": 1200}
+    )
+
+    def event(event_type: str) -> bytes:
+        charge = {"id": made.charge, "object": "charge", "payment_intent": reference}
+        return json.dumps(
+            {
+                "id": f"evt_{uuid.uuid4().hex[:16]}",
+                "type": event_type,
+                "data": {"object": charge},
+            }
+        ).encode()
+
+    answers = [
+        await post(http, body, sign(body))
+        for body in (event("charge.refunded"), event("charge.refund.updated"))
+    ]
+
+    assert [a.json()["result"] for a in answers] == ["processed", "processed"]
+    [refund] = await refund_rows(session, started.payment_id)  # recorded once, not twice
+    assert (refund.reason, refund.amount_cents, refund.gateway_reference) == (
+        "made_at_gateway",
+        1200,
+        made.id,
+    )
+    assert (await payment_row(session, started.payment_id)).refunded_cents == 1200
+    assert await status_in_db(session, started.hold_id) == "confirmed"  # a refund cancels nothing

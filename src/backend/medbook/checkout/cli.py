@@ -25,10 +25,19 @@ def reconcile_command(
         int,
         typer.Option(help="Leave alone what changed less than this many seconds ago."),
     ] = 0,
+    refunds_since_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Also compare the refunds of payments made in the last DAYS with the gateway's "
+            "(finds refunds made in its dashboard; asks the gateway once per payment).",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """List (and with --fix, mend) where our payments and refunds differ from the gateway's:
     payments taken but not recorded, paid bookings left unconfirmed, refunds not yet made,
-    unpaid payments long abandoned. Exit 1 when something was found and not fixed."""
+    unpaid payments long abandoned, and (with --refunds-since-days) refunds made at the
+    gateway that we have no record of. Exit 1 when something was found and not fixed."""
     from medbook.app import payment_gateway
 
     settings = get_settings()
@@ -43,6 +52,9 @@ def reconcile_command(
                 fix=fix,
                 settled_after=timedelta(seconds=settled_after),
                 abandon_after=timedelta(minutes=settings.payment_abandon_after_minutes),
+                refunds_since=(
+                    timedelta(days=refunds_since_days) if refunds_since_days is not None else None
+                ),
             )
         finally:
             await outbound.aclose()

@@ -39,6 +39,7 @@ from medbook.payments.errors import (
 from medbook.payments.gateway import (
     GatewayError,
     GatewayPayment,
+    GatewayRefund,
     PaymentDeclinedError,
     PaymentGateway,
 )
@@ -49,6 +50,8 @@ from medbook.payments.service import RefundRequest, idempotency_key
 log = logging.getLogger(__name__)
 
 UNSETTLED = frozenset(payments_repository.UNSETTLED)
+# Stripe's events about refunds of a charge (charge.refunded, charge.refund.updated, refund.*).
+REFUND_EVENTS = ("charge.refund", "refund.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +220,14 @@ async def handle_webhook(
     if payment.status in UNSETTLED or payment.status == PaymentStatus.CANCELLED:
         # The gateway is asked again, so a failure here is retried by its redelivery.
         await settle(session, peers, payment, await _fetch(peers.gateway, payment))
+    elif payment.status == PaymentStatus.SUCCEEDED and event.type.startswith(REFUND_EVENTS):
+        # A refund made in the gateway's dashboard is told of by its events (charge.refunded).
+        try:
+            missing = await _refunds_made_elsewhere(session, peers.gateway, payment)
+        except GatewayError as error:
+            raise payments.unavailable(error) from error
+        for refund in missing:
+            await payments.record_made_elsewhere(session, payment, refund)
     return "processed"
 
 
@@ -341,16 +352,30 @@ class Mismatch:
 
 
 async def reconcile(
-    peers: Gateways, *, fix: bool, settled_after: timedelta, abandon_after: timedelta
+    peers: Gateways,
+    *,
+    fix: bool,
+    settled_after: timedelta,
+    abandon_after: timedelta,
+    refunds_since: timedelta | None = None,
 ) -> list[Mismatch]:
     """Compare our open records with the gateway and, with `fix`, put them right: payments the
     gateway took but we never heard of, paid bookings left unconfirmed, refunds not yet made,
-    and payments abandoned long ago (given up at the gateway, so they can never charge)."""
+    and payments abandoned long ago (given up at the gateway, so they can never charge).
+
+    With `refunds_since`, also each payment that went through in that time: refunds made at
+    the gateway without us (its dashboard) are recorded. That asks the gateway once per
+    payment, so it is for an operator's run, not the background job."""
     found: list[Mismatch] = []
     async with transaction(peers.sessions) as session:
         open_ids = await payments_repository.unsettled_payment_ids(session, settled_after)
         stranded_ids = await payments_repository.paid_without_booking_ids(session)
         refund_ids = await payments_repository.pending_refund_ids(session, settled_after)
+        paid_ids = (
+            await payments_repository.succeeded_payment_ids(session, refunds_since)
+            if refunds_since is not None
+            else []
+        )
     for payment_id in open_ids:
         found += await _reconcile_open(peers, payment_id, fix, abandon_after)
     for payment_id in stranded_ids:
@@ -364,7 +389,43 @@ async def reconcile(
                 f"refund {refund_id}", "pending", "not made", "make the refund", done is not None
             )
         )
+    for payment_id in paid_ids:
+        found += await _reconcile_refunds(peers, payment_id, fix)
     return found
+
+
+async def _reconcile_refunds(peers: Gateways, payment_id: uuid.UUID, fix: bool) -> list[Mismatch]:
+    async with transaction(peers.sessions) as session:
+        payment = await payments_repository.get_payment(session, payment_id, for_update=True)
+        if payment is None or payment.status != PaymentStatus.SUCCEEDED:
+            return []
+        try:
+            missing = await _refunds_made_elsewhere(session, peers.gateway, payment)
+        except GatewayError:
+            log.warning("reconcile: refunds of payment %s not checked", payment_id, exc_info=True)
+            return []
+        found = [
+            Mismatch(
+                f"payment {payment.id}",
+                f"{payment.refunded_cents} cents refunded",
+                f"refund {refund.reference} of {refund.amount_cents} cents",
+                "record the gateway's refund",
+                fix,
+            )
+            for refund in missing
+        ]
+        if fix:
+            for refund in missing:
+                await payments.record_made_elsewhere(session, payment, refund)
+        return found
+
+
+async def _refunds_made_elsewhere(
+    session: AsyncSession, gateway: PaymentGateway, payment: Payment
+) -> list[GatewayRefund]:
+    assert payment.gateway_reference is not None
+    ours = await payments_repository.refunds_of(session, [payment.id])
+    return payments.made_elsewhere(ours, await gateway.refunds(payment.gateway_reference))
 
 
 async def _reconcile_open(

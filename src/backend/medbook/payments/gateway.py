@@ -30,6 +30,9 @@ class GatewayRefund:
     reference: str
     status: RefundStatus
     amount_cents: int
+    # Our refund's id, carried in the gateway's metadata; None for a refund made elsewhere
+    # (in the gateway's dashboard, say), which reconciliation then records.
+    refund_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +105,8 @@ class PaymentGateway(Protocol):
         self, reference: str, amount_cents: int, *, refund_id: uuid.UUID, idempotency_key: str
     ) -> GatewayRefund: ...
 
-    async def find_refund(self, reference: str, refund_id: uuid.UUID) -> GatewayRefund | None:
-        """A refund of ours the gateway already made (by our id in its metadata), if any."""
+    async def refunds(self, reference: str) -> list[GatewayRefund]:
+        """Every refund the gateway made of this payment, ours and any made elsewhere."""
         ...
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:

@@ -40,6 +40,7 @@ class RefundReason(StrEnum):
     SLOT_TAKEN = "slot_taken"  # paid after the hold ran out and the time had gone
     NOT_NEEDED = "not_needed"  # paid for a booking already confirmed or cancelled meanwhile
     STAFF = "staff"  # a refund staff chose to make, with their note
+    MADE_AT_GATEWAY = "made_at_gateway"  # made outside us (the gateway's dashboard), found later
 
 
 PAYMENT_STATUSES = ", ".join(f"'{status.value}'" for status in PaymentStatus)

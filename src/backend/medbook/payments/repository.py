@@ -154,6 +154,16 @@ async def unsettled_payment_ids(
     return (await session.scalars(query)).all()
 
 
+async def succeeded_payment_ids(session: AsyncSession, since: timedelta) -> Sequence[uuid.UUID]:
+    """Payments that went through in this time and are not refunded in full yet."""
+    query = select(Payment.id).where(
+        Payment.status == PaymentStatus.SUCCEEDED,
+        Payment.succeeded_at >= func.now() - since,
+        Payment.refunded_cents < Payment.amount_cents,
+    )
+    return (await session.scalars(query)).all()
+
+
 async def paid_without_booking_ids(session: AsyncSession) -> Sequence[uuid.UUID]:
     """Succeeded payments whose booking is still a hold (live or not) and that have not been
     refunded in full: paid, yet neither confirmed nor given back."""

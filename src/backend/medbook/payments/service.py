@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from medbook.payments.errors import (
 from medbook.payments.gateway import (
     GatewayError,
     GatewayPayment,
+    GatewayRefund,
     PaymentGateway,
     RefundRefusedError,
 )
@@ -213,7 +215,7 @@ async def perform_refund(
         assert payment.gateway_reference is not None
         reference = payment.gateway_reference
         try:
-            made = await gateway.find_refund(reference, refund.id) or await gateway.refund(
+            made = await _made_already(gateway, reference, refund.id) or await gateway.refund(
                 reference,
                 refund.amount_cents,
                 refund_id=refund.id,
@@ -235,3 +237,48 @@ async def perform_refund(
         refund.status = made.status
         await repository.touch(session, refund)
         return RefundStatus(made.status)
+
+
+async def _made_already(
+    gateway: PaymentGateway, reference: str, refund_id: uuid.UUID
+) -> GatewayRefund | None:
+    """Our refund, if an earlier try got through to the gateway (found by our id)."""
+    return next(
+        (made for made in await gateway.refunds(reference) if made.refund_id == refund_id), None
+    )
+
+
+def made_elsewhere(ours: Sequence[Refund], made: Sequence[GatewayRefund]) -> list[GatewayRefund]:
+    """The gateway's refunds of a payment that are none of ours (by our id or its reference):
+    made in its dashboard, say. Refused ones moved no money and are left out."""
+    our_ids = {refund.id for refund in ours}
+    our_references = {refund.gateway_reference for refund in ours}
+    return [
+        refund
+        for refund in made
+        if refund.refund_id not in our_ids
+        and refund.reference not in our_references
+        and refund.status != RefundStatus.FAILED
+    ]
+
+
+async def record_made_elsewhere(
+    session: AsyncSession, payment: Payment, refund: GatewayRefund
+) -> Refund:
+    """Write down a refund of this (locked) payment that the gateway made without us."""
+    row = Refund(
+        payment_id=payment.id,
+        amount_cents=refund.amount_cents,
+        reason=RefundReason.MADE_AT_GATEWAY,
+        note="Made at the payment gateway, not through the booking system.",
+        status=refund.status,
+        gateway_reference=refund.reference,
+    )
+    await repository.add(session, row)
+    refunded = payment.refunded_cents + refund.amount_cents
+    if refunded > payment.amount_cents:
+        # Ours still pending plus theirs: the gateway cannot have refunded more than was paid.
+        log.error("payment %s: refunds exceed the amount paid; check them by hand", payment.id)
+    payment.refunded_cents = min(refunded, payment.amount_cents)
+    await repository.touch(session, payment)
+    return row

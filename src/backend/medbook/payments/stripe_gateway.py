@@ -151,15 +151,16 @@ class StripeGateway:
             raise RefundRefusedError(error.code or "refund_refused") from error
         return _refund(refund)
 
-    async def find_refund(self, reference: str, refund_id: uuid.UUID) -> GatewayRefund | None:
-        page = await self._call(
-            self._client.v1.refunds.list_async, params={"payment_intent": reference, "limit": 100}
-        )
-        for refund in page.data:
-            metadata = refund.metadata.to_dict() if refund.metadata else {}
-            if metadata.get(METADATA_REFUND_ID) == str(refund_id):
-                return _refund(refund)
-        return None
+    async def refunds(self, reference: str) -> list[GatewayRefund]:
+        listed = self._client.v1.refunds.list_async
+        found: list[GatewayRefund] = []
+        params: dict[str, Any] = {"payment_intent": reference, "limit": 100}
+        while True:
+            page = await self._call(listed, params=params)
+            found += [_refund(refund) for refund in page.data]
+            if not page.has_more or not page.data:
+                return found
+            params = {**params, "starting_after": page.data[-1].id}
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
         if not signature:
@@ -235,10 +236,16 @@ def _replace_failure(
 
 
 def _refund(refund: Any) -> GatewayRefund:
+    metadata = refund.metadata.to_dict() if refund.metadata else {}
+    try:
+        ours = uuid.UUID(metadata[METADATA_REFUND_ID])
+    except (KeyError, ValueError):
+        ours = None
     return GatewayRefund(
         reference=refund.id,
         status=_REFUND_STATUSES.get(str(refund.status), RefundStatus.PENDING),
         amount_cents=int(refund.amount),
+        refund_id=ours,
     )
 
 

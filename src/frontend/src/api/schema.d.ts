@@ -2389,7 +2389,7 @@ export interface components {
          * RefundReason
          * @enum {string}
          */
-        RefundReason: "patient_cancelled" | "late_cancellation" | "no_show" | "clinic_cancelled" | "slot_taken" | "not_needed" | "staff";
+        RefundReason: "patient_cancelled" | "late_cancellation" | "no_show" | "clinic_cancelled" | "slot_taken" | "not_needed" | "staff" | "made_at_gateway";
         /**
          * RefundStatus
          * @enum {string}
