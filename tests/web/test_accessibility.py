@@ -91,6 +91,11 @@ async def test_no_page_has_a_serious_accessibility_violation(
     await page.get_by_role("button", name="Week").click()
     await expect(page.locator(".week")).to_be_visible()
     await scan(page, "/staff week", problems)
+    await page.goto(f"{stack.url}/staff/patients")
+    await page.get_by_label("Find a patient").fill("Tan Mei")
+    await page.get_by_role("button", name=re.compile("Tan Mei Ling")).first.click()
+    await expect(page.get_by_role("list", name="Visits")).to_be_visible()
+    await scan(page, "/staff/patients", problems)
     await page.goto(
         f"{stack.url}/staff/day-sheet?clinic={world.clinic.id}&day={world.tomorrow.isoformat()}"
     )

@@ -188,3 +188,34 @@ async def test_the_desk_cancels_a_paid_booking_and_the_patient_is_refunded(
         "clinic_cancelled",
         "succeeded",
     )
+
+
+async def test_the_desk_finds_a_patient_and_cancels_their_visit_from_the_patients_page(
+    stack: Stack, new_context: object, session: AsyncSession, http: httpx.AsyncClient
+) -> None:
+    """A patient rings: "when is my appointment? I can't come." The desk finds them by phone."""
+    world = await make_world(session)
+    await paid_online(session, world, "deposit")
+    patient = await sign_in_patient(session, full_name="Chua Mei Fen")
+    await session.commit()
+    paid = await paid_booking(http, stack.gateway, world, world.at(11), patient)
+    page = await desk_page(new_context, stack, session, world)
+
+    await page.get_by_role("link", name="Patients").click()
+    await page.get_by_label("Find a patient").fill("9123 4567")  # the phone given at checkout
+    await page.get_by_role("button", name=re.compile("Tan Mei Ling")).click()
+    visits = page.get_by_role("list", name="Visits")
+    await expect(visits.get_by_role("listitem")).to_have_count(1)
+    await expect(visits).to_contain_text("11:00 am")
+    await visits.get_by_role("button", name="Open").click()
+    await expect(page.get_by_text(re.compile(r"\$50\.00 · succeeded"))).to_be_visible()
+    await screenshot(page, "staff-patients")
+    await page.get_by_role("button", name="Cancel", exact=True).click()
+    await page.get_by_label("Reason (for the record)").fill("Patient rang to cancel")
+    await page.get_by_role("button", name="Cancel and refund $50.00").click()
+
+    await expect(page.get_by_role("status").filter(has_text="Cancelled")).to_be_visible()
+    await expect(visits).to_contain_text("Cancelled")
+    assert await status_of(session, paid.hold_id) == "cancelled"
+    [refund] = await refund_rows(session, paid.payment_id)
+    assert (refund.amount_cents, refund.reason) == (5000, "clinic_cancelled")

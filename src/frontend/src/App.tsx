@@ -15,6 +15,7 @@ import { StaffSignIn } from "./staff/SignIn";
 const Dashboard = lazy(() => import("./staff/Dashboard"));
 const Admin = lazy(() => import("./admin/Admin"));
 const DaySheet = lazy(() => import("./staff/DaySheet"));
+const Patients = lazy(() => import("./staff/Patients"));
 
 export function App() {
   const { session, refresh } = useSession();
@@ -34,7 +35,10 @@ export function App() {
         <nav aria-label="Main">
           {isStaff(session) ? (
             <>
-              <NavLink to="/staff">{t("nav.staff")}</NavLink>
+              <NavLink to="/staff" end>
+                {t("nav.staff")}
+              </NavLink>
+              <NavLink to="/staff/patients">{t("nav.patients")}</NavLink>
               <NavLink to="/admin">{t("nav.admin")}</NavLink>
             </>
           ) : (
@@ -63,6 +67,7 @@ export function App() {
             <Route path="/staff" element={<Dashboard />} />
             <Route path="/staff/sign-in" element={<StaffSignIn />} />
             <Route path="/staff/day-sheet" element={<DaySheet />} />
+            <Route path="/staff/patients" element={<Patients />} />
             <Route path="/admin/*" element={<Admin />} />
           </Routes>
         </Suspense>

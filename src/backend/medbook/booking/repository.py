@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -335,11 +335,16 @@ async def appointments_between(
 
 
 async def appointments_of_patient(
-    session: AsyncSession, patient_id: uuid.UUID, *, upcoming: bool, limit: int
+    session: AsyncSession,
+    patient_id: uuid.UUID,
+    *,
+    upcoming: bool,
+    limit: int,
+    clinic_ids: Collection[uuid.UUID] | None = None,
 ) -> Sequence[Appointment]:
-    """A patient's bookings with their clinics: not over yet (soonest first) or over (latest
-    first). Holds only while they live; holds that ran out or were given back never were
-    bookings."""
+    """A patient's bookings with their clinics (only these clinics', if given): not over yet
+    (soonest first) or over (latest first). Holds only while they live; holds that ran out or
+    were given back never were bookings."""
     now = func.now()
     query = (
         select(Appointment)
@@ -358,4 +363,6 @@ async def appointments_of_patient(
         )
         .limit(limit)
     )
+    if clinic_ids is not None:
+        query = query.where(Appointment.clinic_id.in_(clinic_ids))
     return (await session.scalars(query)).all()

@@ -30,6 +30,7 @@ from medbook.booking.schemas import (
     HoldIn,
     HoldOut,
     MyAppointmentOut,
+    PatientVisitsOut,
     RescheduleIn,
     SlotOut,
     WalkInIn,
@@ -39,9 +40,10 @@ from medbook.clinics import repository as clinics_repository
 from medbook.deps import AppSettings, DbSession, IdempotencyKey
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.idempotency.service import run_once
-from medbook.identity.dependencies import BookingActor, PatientActor, StaffMember
+from medbook.identity.dependencies import Audit, BookingActor, PatientActor, StaffMember
 from medbook.identity.permissions import Actor
 from medbook.identity.rate_limits import AppRateLimits
+from medbook.patients.schemas import PatientSummaryOut
 
 router = APIRouter(prefix="/api/v1", tags=["booking"], responses=PROBLEM_RESPONSES)
 staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=PROBLEM_RESPONSES)
@@ -336,6 +338,38 @@ async def clinic_appointments(
         from_day=from_day,
         to_day=to_day,
         appointments=desk_appointments(book),
+    )
+
+
+@staff_router.get(
+    "/patients/{patient_id}/appointments",
+    response_model=PatientVisitsOut,
+    summary="A patient's appointments at the clinics where you may see patients (audited)",
+)
+async def patient_visits(
+    patient_id: uuid.UUID,
+    session: DbSession,
+    staff: StaffMember,
+    audit: Audit,
+    when: Annotated[
+        AppointmentsWhen, Query(description="upcoming: not over yet; past: over.")
+    ] = AppointmentsWhen.UPCOMING,
+) -> PatientVisitsOut:
+    visits = await service.patient_visits(
+        session, staff, patient_id, audit, upcoming=when is AppointmentsWhen.UPCOMING
+    )
+    patients = {visits.patient.id: visits.patient}
+    return PatientVisitsOut(
+        patient=PatientSummaryOut.from_row(visits.patient),
+        appointments=[
+            DeskAppointmentOut.from_desk_row(
+                row,
+                service.current_status(row, visits.now),
+                ZoneInfo(row.clinic.timezone),
+                patients,
+            )
+            for row in visits.appointments
+        ],
     )
 
 

@@ -246,6 +246,14 @@ class ClinicDayOut(BaseModel):
     appointments: list[DeskAppointmentOut]
 
 
+class PatientVisitsOut(BaseModel):
+    patient: PatientSummaryOut
+    appointments: list[DeskAppointmentOut] = Field(
+        description="At the clinics where you may see patients only: upcoming soonest first, "
+        "past latest first; at most 100."
+    )
+
+
 class ClinicPeriodOut(BaseModel):
     clinic_id: uuid.UUID
     from_day: date = Field(serialization_alias="from")

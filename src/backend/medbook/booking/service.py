@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from medbook.audit.service import AuditContext, record
 from medbook.booking import repository
 from medbook.booking.availability import (
     OfferedSlot,
@@ -46,7 +47,7 @@ from medbook.booking.models import Appointment
 from medbook.booking.states import Action, InvalidTransitionError, Status, next_status
 from medbook.clinics import repository as clinics_repository
 from medbook.clinics.models import Clinic, Practitioner, Service
-from medbook.errors import NotFoundError, UnprocessableError, sqlstate
+from medbook.errors import ForbiddenError, NotFoundError, UnprocessableError, sqlstate
 from medbook.identity.permissions import Actor, Permission, StaffPrincipal
 from medbook.patients import repository as patients_repository
 from medbook.patients.models import Patient
@@ -718,6 +719,48 @@ async def my_appointments(
         session, patient_id, upcoming=upcoming, limit=MY_APPOINTMENTS_LIMIT
     )
     return rows, await repository.database_now(session)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientVisits:
+    """A patient's bookings at the clinics where one staff member may see patients."""
+
+    patient: Patient
+    appointments: Sequence[Appointment]
+    now: datetime
+
+
+async def patient_visits(
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    patient_id: uuid.UUID,
+    audit: AuditContext,
+    *,
+    upcoming: bool,
+) -> PatientVisits:
+    """For the desk answering "when is my appointment?": the patient's bookings at the clinics
+    where the staff member may see patients, never elsewhere. Each look is audited."""
+    clinics = staff.clinics_with(Permission.VIEW_PATIENTS)
+    if clinics == frozenset():
+        raise ForbiddenError(
+            f"Your role does not allow {Permission.VIEW_PATIENTS.value} at any clinic.",
+            code="not_permitted",
+        )
+    patient = await patients_repository.get_patient(session, patient_id)
+    if patient is None:
+        raise NotFoundError(f"There is no patient {patient_id}.", code="patient_not_found")
+    rows = await repository.appointments_of_patient(
+        session, patient_id, upcoming=upcoming, limit=MY_APPOINTMENTS_LIMIT, clinic_ids=clinics
+    )
+    await record(
+        session,
+        "patient.visits_viewed",
+        audit,
+        subject_kind="patient",
+        subject_id=patient_id,
+        results=len(rows),
+    )
+    return PatientVisits(patient, rows, await repository.database_now(session))
 
 
 async def calendar_entry(

@@ -1122,6 +1122,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/staff/patients/{patient_id}/appointments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A patient's appointments at the clinics where you may see patients (audited) */
+        get: operations["patient_visits_api_v1_staff_patients__patient_id__appointments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/staff/payments/{payment_id}/refunds": {
         parameters: {
             query?: never;
@@ -2130,6 +2147,15 @@ export interface components {
             nric_masked: string | null;
             /** Phone */
             phone: string | null;
+        };
+        /** PatientVisitsOut */
+        PatientVisitsOut: {
+            /**
+             * Appointments
+             * @description At the clinics where you may see patients only: upcoming soonest first, past latest first; at most 100.
+             */
+            appointments: components["schemas"]["DeskAppointmentOut"][];
+            patient: components["schemas"]["PatientSummaryOut"];
         };
         /** PayIn */
         PayIn: {
@@ -9846,6 +9872,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PatientMatchOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Gone */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    patient_visits_api_v1_staff_patients__patient_id__appointments_get: {
+        parameters: {
+            query?: {
+                /** @description upcoming: not over yet; past: over. */
+                when?: components["schemas"]["AppointmentsWhen"];
+            };
+            header?: never;
+            path: {
+                patient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientVisitsOut"];
                 };
             };
             /** @description Unauthorized */

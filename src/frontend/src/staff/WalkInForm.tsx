@@ -1,15 +1,14 @@
 // Book at the desk: find the patient (name, phone or the last characters of the NRIC) or take
 // a new one's details, then the service, the practitioner and the time (now by default).
-import { useEffect, useState, type FormEvent } from "react";
-import { api, unwrap, type Schemas } from "../api/client";
+import { useState, type FormEvent } from "react";
+import { api, unwrap } from "../api/client";
 import { practitionerName, type Catalogue, type Clinic } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { t } from "../i18n";
 import { atClinic, clinicNow } from "../time";
 import { useAction } from "../useAction";
 import { Panel } from "./Panel";
-
-type Found = Schemas["PatientMatchOut"];
+import { describePatient, PatientSearch, type FoundPatient } from "./PatientSearch";
 
 interface Props {
   clinic: Clinic;
@@ -20,9 +19,7 @@ interface Props {
 }
 
 export function WalkInForm({ clinic, catalogue, practitionerIds, onBooked, onCancel }: Props) {
-  const [query, setQuery] = useState("");
-  const [found, setFound] = useState<Found[] | null>(null);
-  const [patient, setPatient] = useState<Found | null>(null);
+  const [patient, setPatient] = useState<FoundPatient | null>(null);
   const [newPatient, setNewPatient] = useState({ full_name: "", phone: "", email: "" });
   const [serviceId, setServiceId] = useState(catalogue.services[0]?.id ?? "");
   const offering = practitionerIds
@@ -30,31 +27,7 @@ export function WalkInForm({ clinic, catalogue, practitionerIds, onBooked, onCan
     .filter((p) => p?.service_ids.includes(serviceId));
   const [practitionerId, setPractitionerId] = useState("");
   const [start, setStart] = useState(() => clinicNow(clinic.timezone));
-  const { busy, problem, setProblem, run } = useAction();
-
-  useEffect(() => {
-    const term = query.trim();
-    if (term.length < 3) {
-      setFound(null);
-      return;
-    }
-    let gone = false;
-    const timer = setTimeout(() => {
-      api
-        .GET("/api/v1/staff/patients", { params: { query: { q: term } } })
-        .then(unwrap)
-        .then(
-          (results) => {
-            if (!gone) setFound(results);
-          },
-          (failure: unknown) => setProblem(failure),
-        );
-    }, 250);
-    return () => {
-      gone = true;
-      clearTimeout(timer);
-    };
-  }, [query, setProblem]);
+  const { busy, problem, run } = useAction();
 
   const book = async (event: FormEvent) => {
     event.preventDefault();
@@ -86,37 +59,14 @@ export function WalkInForm({ clinic, catalogue, practitionerIds, onBooked, onCan
       <form onSubmit={book}>
         {patient ? (
           <p className="chosen-patient">
-            {patient.full_name} · {patient.phone} · {patient.nric_masked ?? "—"}{" "}
+            {describePatient(patient)}{" "}
             <button type="button" className="link-button" onClick={() => setPatient(null)}>
               {t("desk.otherPatient")}
             </button>
           </p>
         ) : (
           <>
-            <label>
-              {t("desk.findPatient")}
-              <input
-                type="search"
-                value={query}
-                onChange={(e) => setQuery(e.target.value)}
-                aria-describedby="find-hint"
-              />
-              <span id="find-hint" className="hint">
-                {t("desk.findHint")}
-              </span>
-            </label>
-            {found ? (
-              <ul className="patient-results" aria-label={t("desk.results")}>
-                {found.length === 0 ? <li>{t("desk.noPatient")}</li> : null}
-                {found.map((result) => (
-                  <li key={result.id}>
-                    <button type="button" onClick={() => setPatient(result)}>
-                      {result.full_name} · {result.phone} · {result.nric_masked ?? "—"}
-                    </button>
-                  </li>
-                ))}
-              </ul>
-            ) : null}
+            <PatientSearch onPick={setPatient} noneFound={t("desk.noPatient")} />
             <fieldset>
               <legend>{t("desk.newPatient")}</legend>
               <label>
