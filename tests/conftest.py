@@ -14,6 +14,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from medbook import schema
@@ -24,6 +25,12 @@ from medbook.identity.permissions import Role
 from medbook.settings import REPO_ROOT, get_settings
 from tests.auth import AppClient, SignedIn, sign_in_staff
 from tests.live import LiveServer, start_live_server, stop_live_server
+
+# Property tests search at random on a developer's machine (new cases each run find new bugs)
+# and replay the same cases in CI (.ci/run sets HYPOTHESIS_PROFILE=ci: hypothesis's own "ci"
+# profile, derandomized), so a landing never fails on a case nobody ran before.
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    hypothesis_settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 # One database per run, so parallel runs (two developers, two terminals) never collide.
 TEST_DATABASE = f"medbook_test_{os.getpid()}"
