@@ -2,7 +2,7 @@
 // no-show, complete, move, cancel with the refund shown).
 import { useState, type FormEvent } from "react";
 import { api, unwrap } from "../api/client";
-import { practitionerName, type Catalogue } from "../catalogue";
+import { clinicToday, practitionerName, type Catalogue } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { clock, dayLabel, money, t } from "../i18n";
 import { useAction } from "../useAction";
@@ -37,6 +37,9 @@ export function AppointmentPanel({
   const path = { params: { path: { appointment_id: appointment.id } } };
   const service = catalogue.service(appointment.service_id);
   const started = Date.parse(appointment.start) <= now;
+  // Arrivals are checked in on the day of their visit (the server refuses earlier).
+  const onItsDay =
+    clinicToday(timeZone, new Date(appointment.start)) <= clinicToday(timeZone, new Date(now));
   const refundable =
     payment?.status === "succeeded" ? payment.amount_cents - payment.refunded_cents : 0;
 
@@ -146,7 +149,7 @@ export function AppointmentPanel({
         <div className="actions">
           {appointment.status === "confirmed" ? (
             <>
-              {step(t("staff.checkIn"), "check-in", t("desk.checkedIn"), true)}
+              {onItsDay ? step(t("staff.checkIn"), "check-in", t("desk.checkedIn"), true) : null}
               {started ? step(t("staff.noShow"), "no-show", t("desk.markedNoShow")) : null}
               <button type="button" disabled={busy} onClick={() => setMode("move")}>
                 {t("desk.move")}

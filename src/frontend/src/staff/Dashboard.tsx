@@ -81,7 +81,7 @@ export default function Dashboard() {
     void days.reload();
   };
   const arrivals = appointments
-    .filter((a) => clinicDay(a.start, timeZone) === today)
+    .filter((a) => clinicToday(timeZone, new Date(a.start)) === today)
     .filter((a) => a.kind === "appointment" && ["confirmed", "checked_in"].includes(a.status))
     .sort((a, b) => a.start.localeCompare(b.start));
 
@@ -223,10 +223,6 @@ export default function Dashboard() {
       </div>
     </section>
   );
-}
-
-function clinicDay(iso: string, timeZone: string): string {
-  return new Intl.DateTimeFormat("en-CA", { timeZone }).format(new Date(iso));
 }
 
 function toItem(

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Navigate } from "react-router";
 import { api, unwrap } from "../api/client";
-import { practitionerName, useCatalogue } from "../catalogue";
+import { clinicToday, practitionerName, useCatalogue } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { clock, dayLabel, t } from "../i18n";
 import { isStaff, useSession } from "../session";
@@ -125,9 +125,7 @@ export default function Patients() {
               <ul className="visit-list" aria-label={t("patients.visits")}>
                 {visits.map((visit) => {
                   const timeZone = timeZoneOf(visit);
-                  const day = new Intl.DateTimeFormat("en-CA", { timeZone }).format(
-                    new Date(visit.start),
-                  );
+                  const day = clinicToday(timeZone, new Date(visit.start));
                   return (
                     <li key={visit.id}>
                       <span>
