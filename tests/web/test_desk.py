@@ -20,7 +20,7 @@ from tests.auth import AppClient, sign_in_patient, sign_in_staff
 from tests.booking.helpers import CHECKOUT, PATIENT, hold_body, move_appointment
 from tests.factories import World, make_world
 from tests.identity.staff_helpers import code, enrol, make_member
-from tests.payments.helpers import paid_booking, paid_online, refund_rows
+from tests.payments.helpers import Started, paid_booking, paid_online, refund_rows
 from tests.web.conftest import Stack, screenshot, signed_in
 
 
@@ -162,15 +162,22 @@ async def test_the_desk_moves_a_booking_to_another_time(
     ).to_be_visible()
 
 
-async def test_the_desk_cancels_a_paid_booking_and_the_patient_is_refunded(
+async def paid_visit_and_the_desk(
     stack: Stack, new_context: object, session: AsyncSession, http: httpx.AsyncClient
-) -> None:
+) -> tuple[Started, Page]:
+    """A $50 deposit paid online for a screening tomorrow at 11:00, and the desk's day open."""
     world = await make_world(session)
     await paid_online(session, world, "deposit")
     patient = await sign_in_patient(session, full_name="Chua Mei Fen")
     await session.commit()
     paid = await paid_booking(http, stack.gateway, world, world.at(11), patient)
-    page = await desk_page(new_context, stack, session, world)
+    return paid, await desk_page(new_context, stack, session, world)
+
+
+async def test_the_desk_cancels_a_paid_booking_and_the_patient_is_refunded(
+    stack: Stack, new_context: object, session: AsyncSession, http: httpx.AsyncClient
+) -> None:
+    paid, page = await paid_visit_and_the_desk(stack, new_context, session, http)
     await page.get_by_role("button", name="Next day").click()
 
     await page.get_by_role("button", name=re.compile("Tan Mei Ling")).click()  # checkout's name
@@ -194,12 +201,7 @@ async def test_the_desk_finds_a_patient_and_cancels_their_visit_from_the_patient
     stack: Stack, new_context: object, session: AsyncSession, http: httpx.AsyncClient
 ) -> None:
     """A patient rings: "when is my appointment? I can't come." The desk finds them by phone."""
-    world = await make_world(session)
-    await paid_online(session, world, "deposit")
-    patient = await sign_in_patient(session, full_name="Chua Mei Fen")
-    await session.commit()
-    paid = await paid_booking(http, stack.gateway, world, world.at(11), patient)
-    page = await desk_page(new_context, stack, session, world)
+    paid, page = await paid_visit_and_the_desk(stack, new_context, session, http)
 
     await page.get_by_role("link", name="Patients").click()
     await page.get_by_label("Find a patient").fill("9123 4567")  # the phone given at checkout
