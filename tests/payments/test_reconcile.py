@@ -176,3 +176,14 @@ async def test_a_refund_made_in_the_gateways_dashboard_is_found_and_recorded_onc
     assert again.returncode == 0, again.stdout
     assert "0 mismatch(es)" in again.stdout
     assert len(await refund_rows(session, booked.payment_id)) == 2
+    # Had the dashboard's refund still been pending when recorded, reconciliation only asks how
+    # it ended: it never makes that refund a second time.
+    await execute(session, "UPDATE refunds SET status = 'pending' WHERE id = :id", id=found.id)
+    settled = reconcile(database_url, localstripe, "--fix")
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    at_gateway = await localstripe.sdk().v1.refunds.list_async(params={"payment_intent": reference})
+    assert sorted(r.amount for r in at_gateway.data) == [1500, 2000]
+    assert {r.reason: r.status for r in await refund_rows(session, booked.payment_id)} == {
+        "clinic_cancelled": "succeeded",
+        "made_at_gateway": "succeeded",
+    }

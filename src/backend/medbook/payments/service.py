@@ -204,8 +204,10 @@ async def request_refund(
 async def perform_refund(
     sessions: async_sessionmaker[AsyncSession], gateway: PaymentGateway, refund_id: uuid.UUID
 ) -> RefundStatus | None:
-    """Make a pending refund at the gateway (once: an earlier try that got through is found by
-    our id in its metadata). None when it is not pending or someone else is making it."""
+    """Make a pending refund at the gateway, or learn how it ended: once, since an earlier try
+    that got through is found by our id in its metadata, and a refund made elsewhere (recorded
+    with its reference) is only ever looked up. None when it is not pending or someone else is
+    making it."""
     async with transaction(sessions) as session:
         refund = await repository.claim_pending_refund(session, refund_id)
         if refund is None:
@@ -215,7 +217,14 @@ async def perform_refund(
         assert payment.gateway_reference is not None
         reference = payment.gateway_reference
         try:
-            made = await _made_already(gateway, reference, refund.id) or await gateway.refund(
+            made = await _made_already(gateway, reference, refund)
+            if made is None and refund.gateway_reference is not None:
+                # Made already (in the gateway's dashboard, say), yet not listed: never make
+                # it a second time; ask again next round.
+                log.warning("refund %s not found at the gateway; checked again later", refund.id)
+                await repository.touch(session, refund)
+                return RefundStatus.PENDING
+            made = made or await gateway.refund(
                 reference,
                 refund.amount_cents,
                 refund_id=refund.id,
@@ -240,11 +249,17 @@ async def perform_refund(
 
 
 async def _made_already(
-    gateway: PaymentGateway, reference: str, refund_id: uuid.UUID
+    gateway: PaymentGateway, reference: str, refund: Refund
 ) -> GatewayRefund | None:
-    """Our refund, if an earlier try got through to the gateway (found by our id)."""
+    """The refund at the gateway, if it is there: ours by our id in its metadata (an earlier
+    try got through), or one made elsewhere by the reference we recorded for it."""
     return next(
-        (made for made in await gateway.refunds(reference) if made.refund_id == refund_id), None
+        (
+            made
+            for made in await gateway.refunds(reference)
+            if made.refund_id == refund.id or made.reference == refund.gateway_reference
+        ),
+        None,
     )
 
 
