@@ -148,9 +148,9 @@ async def move_appointment(
         text(
             """
             WITH target AS (
-                SELECT CASE WHEN CAST(:starts_in AS interval) IS NULL
-                            THEN CAST(:starts_at AS timestamptz)
-                            ELSE now() + CAST(:starts_in AS interval) END AS at
+                SELECT COALESCE(
+                    CAST(:starts_at AS timestamptz), now() + CAST(:starts_in AS interval)
+                ) AS at
             )
             UPDATE appointments SET
                 starts_at = target.at,

@@ -39,7 +39,6 @@ from medbook.payments.errors import (
 from medbook.payments.gateway import (
     GatewayError,
     GatewayPayment,
-    GatewayRefund,
     PaymentDeclinedError,
     PaymentGateway,
 )
@@ -223,11 +222,10 @@ async def handle_webhook(
     elif payment.status == PaymentStatus.SUCCEEDED and event.type.startswith(REFUND_EVENTS):
         # A refund made in the gateway's dashboard is told of by its events (charge.refunded).
         try:
-            missing = await _refunds_made_elsewhere(session, peers.gateway, payment)
+            missing = await payments.refunds_made_elsewhere(session, peers.gateway, payment)
         except GatewayError as error:
             raise payments.unavailable(error) from error
-        for refund in missing:
-            await payments.record_made_elsewhere(session, payment, refund)
+        await payments.record_made_elsewhere(session, payment, missing)
     return "processed"
 
 
@@ -400,7 +398,7 @@ async def _reconcile_refunds(peers: Gateways, payment_id: uuid.UUID, fix: bool) 
         if payment is None or payment.status != PaymentStatus.SUCCEEDED:
             return []
         try:
-            missing = await _refunds_made_elsewhere(session, peers.gateway, payment)
+            missing = await payments.refunds_made_elsewhere(session, peers.gateway, payment)
         except GatewayError:
             log.warning("reconcile: refunds of payment %s not checked", payment_id, exc_info=True)
             return []
@@ -415,17 +413,8 @@ async def _reconcile_refunds(peers: Gateways, payment_id: uuid.UUID, fix: bool) 
             for refund in missing
         ]
         if fix:
-            for refund in missing:
-                await payments.record_made_elsewhere(session, payment, refund)
+            await payments.record_made_elsewhere(session, payment, missing)
         return found
-
-
-async def _refunds_made_elsewhere(
-    session: AsyncSession, gateway: PaymentGateway, payment: Payment
-) -> list[GatewayRefund]:
-    assert payment.gateway_reference is not None
-    ours = await payments_repository.refunds_of(session, [payment.id])
-    return payments.made_elsewhere(ours, await gateway.refunds(payment.gateway_reference))
 
 
 async def _reconcile_open(

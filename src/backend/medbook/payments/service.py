@@ -263,14 +263,18 @@ async def _made_already(
     )
 
 
-def made_elsewhere(ours: Sequence[Refund], made: Sequence[GatewayRefund]) -> list[GatewayRefund]:
-    """The gateway's refunds of a payment that are none of ours (by our id or its reference):
-    made in its dashboard, say. Refused ones moved no money and are left out."""
+async def refunds_made_elsewhere(
+    session: AsyncSession, gateway: PaymentGateway, payment: Payment
+) -> list[GatewayRefund]:
+    """The gateway's refunds of this payment that are none of ours (by our id or its
+    reference): made in its dashboard, say. Refused ones moved no money and are left out."""
+    assert payment.gateway_reference is not None
+    ours = await repository.refunds_of(session, [payment.id])
     our_ids = {refund.id for refund in ours}
     our_references = {refund.gateway_reference for refund in ours}
     return [
         refund
-        for refund in made
+        for refund in await gateway.refunds(payment.gateway_reference)
         if refund.refund_id not in our_ids
         and refund.reference not in our_references
         and refund.status != RefundStatus.FAILED
@@ -278,22 +282,26 @@ def made_elsewhere(ours: Sequence[Refund], made: Sequence[GatewayRefund]) -> lis
 
 
 async def record_made_elsewhere(
-    session: AsyncSession, payment: Payment, refund: GatewayRefund
-) -> Refund:
-    """Write down a refund of this (locked) payment that the gateway made without us."""
-    row = Refund(
-        payment_id=payment.id,
-        amount_cents=refund.amount_cents,
-        reason=RefundReason.MADE_AT_GATEWAY,
-        note="Made at the payment gateway, not through the booking system.",
-        status=refund.status,
-        gateway_reference=refund.reference,
-    )
-    await repository.add(session, row)
-    refunded = payment.refunded_cents + refund.amount_cents
+    session: AsyncSession, payment: Payment, refunds: Sequence[GatewayRefund]
+) -> None:
+    """Write down refunds of this (locked) payment that the gateway made without us."""
+    if not refunds:
+        return
+    for refund in refunds:
+        await repository.add(
+            session,
+            Refund(
+                payment_id=payment.id,
+                amount_cents=refund.amount_cents,
+                reason=RefundReason.MADE_AT_GATEWAY,
+                note="Made at the payment gateway, not through the booking system.",
+                status=refund.status,
+                gateway_reference=refund.reference,
+            ),
+        )
+    refunded = payment.refunded_cents + sum(refund.amount_cents for refund in refunds)
     if refunded > payment.amount_cents:
         # Ours still pending plus theirs: the gateway cannot have refunded more than was paid.
         log.error("payment %s: refunds exceed the amount paid; check them by hand", payment.id)
     payment.refunded_cents = min(refunded, payment.amount_cents)
     await repository.touch(session, payment)
-    return row
