@@ -7,6 +7,7 @@ import { clinicToday, practitionerName, useCatalogue } from "../catalogue";
 import { ProblemMessage } from "../components/ProblemMessage";
 import { clock, dayLabel, t } from "../i18n";
 import { isStaff, useSession } from "../session";
+import { useKeyedRead } from "../useKeyedRead";
 import { AppointmentPanel } from "./AppointmentPanel";
 import { describePatient, PatientSearch, type FoundPatient } from "./PatientSearch";
 import type { DeskAppointment, Payment } from "./useClinicDays";
@@ -18,33 +19,27 @@ export default function Patients() {
   const { catalogue, error } = useCatalogue();
   const [patient, setPatient] = useState<FoundPatient | null>(null);
   const [when, setWhen] = useState<When>("upcoming");
-  const [visits, setVisits] = useState<DeskAppointment[] | null>(null);
   const [open, setOpen] = useState<{ id: string; payment: Payment | undefined } | null>(null);
   // What may be done to a visit depends on the time (check in once it is near, and so on).
   const [now, setNow] = useState(() => Date.now());
   const [notice, setNotice] = useState("");
   const [problem, setProblem] = useState<unknown>(null);
 
-  const load = useCallback(async () => {
-    if (!patient) return;
-    try {
-      const found = unwrap(
-        await api.GET("/api/v1/staff/patients/{patient_id}/appointments", {
-          params: { path: { patient_id: patient.id }, query: { when } },
-        }),
-      );
-      // A moved visit lives on as its new booking; the old row is history, not a visit.
-      setVisits(found.appointments.filter((a) => a.status !== "rescheduled"));
-      setProblem(null);
-    } catch (failure) {
-      setProblem(failure);
-    }
+  const read = useCallback(async () => {
+    if (!patient) return [];
+    const found = unwrap(
+      await api.GET("/api/v1/staff/patients/{patient_id}/appointments", {
+        params: { path: { patient_id: patient.id }, query: { when } },
+      }),
+    );
+    // A moved visit lives on as its new booking; the old row is history, not a visit.
+    return found.appointments.filter((a) => a.status !== "rescheduled");
   }, [patient, when]);
-
-  useEffect(() => {
-    setVisits(null);
-    void load();
-  }, [load]);
+  const {
+    value: visits,
+    problem: readProblem,
+    reload,
+  } = useKeyedRead(patient ? `${patient.id}|${when}` : null, read);
 
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 30_000);
@@ -98,7 +93,7 @@ export default function Patients() {
       <p className="notice-line" role="status">
         {notice}
       </p>
-      <ProblemMessage error={problem} />
+      <ProblemMessage error={readProblem ?? problem} />
       {patient ? (
         <div className="desk-body">
           <div className="desk-main">
@@ -161,7 +156,7 @@ export default function Patients() {
                 onChanged={(message) => {
                   setNotice(message);
                   setOpen(null);
-                  void load();
+                  void reload();
                 }}
                 onClose={() => setOpen(null)}
               />

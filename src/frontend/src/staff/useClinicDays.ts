@@ -1,9 +1,10 @@
 // A clinic's bookings and payments over some days, kept current by the staff feed: every change
 // for those days makes one fresh read (at most every 150 ms), so the page always shows exactly
 // what the database has.
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useRef } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useLiveChanges, type LiveState } from "../realtime/useLiveChanges";
+import { useKeyedRead } from "../useKeyedRead";
 
 export type DeskAppointment = Schemas["DeskAppointmentOut"];
 export type Payment = Schemas["PaymentOut"];
@@ -16,56 +17,15 @@ export interface ClinicDays {
   reload: () => Promise<void>;
 }
 
+const NO_PAYMENTS = new Map<string, Payment>();
+
 export function useClinicDays(clinicId: string | null, first: string, last: string): ClinicDays {
-  // What was read, and for which clinic and days: another range's rows are never shown under
-  // this range's heading while its own are on the way.
-  const [loaded, setLoaded] = useState<{ range: string; appointments: DeskAppointment[] } | null>(
-    null,
+  const read = useCallback(
+    async () => (clinicId ? readClinicDays(clinicId, first, last) : null),
+    [clinicId, first, last],
   );
-  const [payments, setPayments] = useState<Map<string, Payment>>(new Map());
-  const range = `${clinicId}|${first}|${last}`;
-  const current = useRef(range);
-  const [problem, setProblem] = useState<unknown>(null);
-
-  const reload = useCallback(async () => {
-    if (!clinicId) return;
-    try {
-      const booked = unwrap(
-        await api.GET("/api/v1/staff/clinics/{clinic_id}/appointments", {
-          params: { path: { clinic_id: clinicId }, query: { from: first, to: last } },
-        }),
-      );
-      // Payments are listed per day; a week asks for each of its days at once.
-      const days = daysBetween(first, last);
-      const paid = await Promise.all(
-        days.map((day) =>
-          api
-            .GET("/api/v1/staff/clinics/{clinic_id}/payments", {
-              params: { path: { clinic_id: clinicId }, query: { day } },
-            })
-            .then(unwrap),
-        ),
-      );
-      if (current.current !== range) return; // the desk moved on while this was read
-      setLoaded({ range, appointments: booked.appointments });
-      setPayments(
-        new Map(
-          paid
-            .flat()
-            .filter((payment) => payment.status !== "cancelled")
-            .map((payment) => [payment.appointment_id, payment]),
-        ),
-      );
-      setProblem(null);
-    } catch (failure) {
-      setProblem(failure);
-    }
-  }, [clinicId, first, last, range]);
-
-  useEffect(() => {
-    current.current = range;
-    void reload();
-  }, [range, reload]);
+  const days = useKeyedRead(clinicId ? `${clinicId}|${first}|${last}` : null, read);
+  const { reload } = days;
 
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const onChange = useCallback(() => {
@@ -77,8 +37,38 @@ export function useClinicDays(clinicId: string | null, first: string, last: stri
     onChange,
   );
 
-  const appointments = loaded?.range === range ? loaded.appointments : null;
-  return { appointments, payments, problem, live, reload };
+  return {
+    appointments: days.value?.appointments ?? null,
+    payments: days.value?.payments ?? NO_PAYMENTS,
+    problem: days.problem,
+    live,
+    reload,
+  };
+}
+
+async function readClinicDays(clinicId: string, first: string, last: string) {
+  const booked = unwrap(
+    await api.GET("/api/v1/staff/clinics/{clinic_id}/appointments", {
+      params: { path: { clinic_id: clinicId }, query: { from: first, to: last } },
+    }),
+  );
+  // Payments are listed per day; a week asks for each of its days at once.
+  const paid = await Promise.all(
+    daysBetween(first, last).map((day) =>
+      api
+        .GET("/api/v1/staff/clinics/{clinic_id}/payments", {
+          params: { path: { clinic_id: clinicId }, query: { day } },
+        })
+        .then(unwrap),
+    ),
+  );
+  const payments = new Map(
+    paid
+      .flat()
+      .filter((payment) => payment.status !== "cancelled")
+      .map((payment) => [payment.appointment_id, payment]),
+  );
+  return { appointments: booked.appointments, payments };
 }
 
 export function daysBetween(first: string, last: string): string[] {
