@@ -10,9 +10,11 @@ import httpx
 from fastapi import FastAPI
 
 from medbook import __version__
+from medbook.api_docs import install_api_docs
 from medbook.background import start_background_jobs
 from medbook.booking.routes import router as booking_router
 from medbook.booking.routes import staff_router
+from medbook.boundary import InputBoundary
 from medbook.checkout.routes import router as checkout_router
 from medbook.checkout.routes import staff_router as checkout_staff_router
 from medbook.checkout.service import Gateways
@@ -20,7 +22,7 @@ from medbook.clinics.admin_routes import router as clinics_admin_router
 from medbook.clinics.routes import router as clinics_router
 from medbook.data_key import DataKey
 from medbook.db import create_engine, database_url, session_factory
-from medbook.errors import install_error_handlers
+from medbook.errors import UnexpectedErrors, install_error_handlers
 from medbook.health import router as health_router
 from medbook.identity.keys import RelyingPartyKeys, rp_keys_path
 from medbook.identity.rate_limits import RateLimits
@@ -28,6 +30,7 @@ from medbook.identity.routes import router as identity_router
 from medbook.identity.singpass import SingpassClient, SingpassConfig
 from medbook.identity.staff_routes import router as staff_auth_router
 from medbook.identity.wellknown import router as wellknown_router
+from medbook.logs import RequestContext
 from medbook.outbound import outbound_client
 from medbook.patients.routes import router as patients_router
 from medbook.patients.routes import staff_router as patients_staff_router
@@ -111,6 +114,9 @@ def create_app() -> FastAPI:
             "clinic's UTC offset."
         ),
         lifespan=lifespan,
+        # Our own Swagger UI page (api_docs): FastAPI's loads its scripts from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     settings = get_settings()
@@ -118,7 +124,14 @@ def create_app() -> FastAPI:
     gateway_pages = page_csp(
         (origin_of(settings.payment_js_url),), (origin_of(settings.payment_api_base),)
     )
+    # Added innermost first: a request meets RequestContext (its id, the access line), then
+    # the security headers and Origin check, then the catcher of whatever nobody handled, then
+    # the input boundary, and only then the routes.
+    app.add_middleware(InputBoundary)
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(SecurityMiddleware, allowed_origins=allowed_origins, page_csp=gateway_pages)
+    app.add_middleware(RequestContext)
+    install_api_docs(app)
     app.include_router(health_router)
     app.include_router(wellknown_router)
     app.include_router(identity_router)

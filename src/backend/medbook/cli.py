@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import signal
 from pathlib import Path
@@ -20,6 +19,7 @@ from medbook.db import create_engine, database_url, session_factory
 from medbook.identity.cli import keys_app
 from medbook.identity.keys import KeySetError, RelyingPartyKeys, rp_keys_path
 from medbook.identity.staff_cli import create_admin
+from medbook.logs import configure_logging, logging_config
 from medbook.settings import REPO_ROOT, get_settings
 
 app = typer.Typer(help="Medical Inc. booking platform.", no_args_is_help=True, add_completion=False)
@@ -135,8 +135,9 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level,
-        # Request lines are info-level: below that, skip formatting them at all.
-        access_log=settings.log_level.lower() in ("debug", "info"),
+        # Ours, in every worker process too: uvicorn's access log would write query strings.
+        log_config=logging_config(settings.log_level, settings.log_format),
+        access_log=False,
         proxy_headers=False,
         # A subscription message is a few hundred bytes: refuse megabytes before parsing them.
         ws_max_size=65536,
@@ -189,5 +190,6 @@ def check() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO)
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     app()

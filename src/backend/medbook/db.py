@@ -167,6 +167,9 @@ def create_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
         max_overflow=settings.db_pool_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=settings.db_pool_pre_ping,
+        # An error's text never quotes the statement's values (names, phones, NRIC digests):
+        # errors reach logs, and a log line must not carry personal data.
+        hide_parameters=True,
         # Recycle before any idle-connection cutoff a proxy or RDS failover might impose.
         pool_recycle=1800,
         connect_args={

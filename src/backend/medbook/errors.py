@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from medbook.logs import new_error_id
 
 log = logging.getLogger(__name__)
 
@@ -145,19 +152,168 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return problem_response(exc.status_code, code, str(exc.detail), request)
+        code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
+        response = problem_response(exc.status_code, code, str(exc.detail), request)
+        response.headers.update(exc.headers or {})
+        return response
 
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        if sqlstate(exc) in RETRYABLE_SQLSTATES:
-            # Another transaction held what we needed past lock_timeout: nothing was changed,
-            # and the same request is likely to succeed in a moment.
-            return problem_response(
-                409, "busy", "Someone else is changing this right now. Please try again.", request
+
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """How an exception nobody handled is answered."""
+
+    status: int
+    code: str
+    detail: str
+    retry_after: int | None = None
+
+
+DATABASE_UNAVAILABLE = Fault(
+    503,
+    "database_unavailable",
+    "The booking system cannot reach its database right now. Nothing was changed; please try "
+    "again in a moment.",
+    retry_after=2,
+)
+BUSY = Fault(
+    409, "busy", "Someone else is changing this right now. Please try again.", retry_after=1
+)
+INTERNAL = Fault(500, "internal_error", "Something went wrong on our side.")
+
+# Connection exceptions (08), the server shutting down or starting up (57P01-57P03), too many
+# connections and out of resources (53): the database is away, not our request wrong.
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57P", "53")
+
+
+def classify(error: BaseException) -> Fault:
+    """A database that is down, failing over or out of pooled connections is a 503 with
+    Retry-After; a lock another transaction held past lock_timeout a 409; anything else a bug."""
+    for cause in _causes(error):
+        if isinstance(cause, sqlalchemy.exc.TimeoutError):  # no pooled connection came free
+            return DATABASE_UNAVAILABLE
+        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
+            return DATABASE_UNAVAILABLE
+        state = sqlstate(cause) or getattr(cause, "sqlstate", None)
+        if isinstance(state, str):
+            if state.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES):
+                return DATABASE_UNAVAILABLE
+            if state in RETRYABLE_SQLSTATES:
+                return BUSY
+        if isinstance(cause, OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
+            return DATABASE_UNAVAILABLE
+    return INTERNAL
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(chain) < 10 and all(current is not c for c in chain):
+        chain.append(current)
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException) and all(orig is not c for c in chain):
+            chain.append(orig)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+class UnexpectedErrors:
+    """Pure ASGI, just outside the routes: what no handler answered is answered here, as
+    problem+json, and not raised further. Raising it on (Starlette's default) makes the server
+    log the request's data with the traceback and drop the client's keep-alive connection.
+
+    The log gets an error id (also in the answer, for a support call), the route's template and
+    where the error was raised; never the request's data or the exception's message.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] in ("http.response.start", "websocket.accept", "websocket.close"):
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            fault = classify(error)
+            error_id = new_error_id()
+            where = {"error_id": error_id, "route": route_template(scope), "status": fault.status}
+            if fault is INTERNAL:
+                log.error("unhandled error", extra=where, exc_info=True)
+            else:
+                log.warning("%s: %s", fault.code, type(error).__name__, extra=where)
+            if started:
+                return  # the answer is on its way already: nothing more can be said
+            if scope["type"] == "websocket":
+                with contextlib.suppress(Exception):
+                    await send(
+                        {"type": "websocket.close", "code": 1013 if fault.retry_after else 1011}
+                    )
+                return
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            detail = fault.detail
+            if fault is INTERNAL:
+                detail += f" (error {error_id})"
+            await send_problem(
+                send, fault.status, fault.code, detail, instance=scope.get("path"), headers=headers
             )
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(500, "internal_error", "Something went wrong on our side.", request)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (never the path itself, which may carry data)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "-"
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """A problem+json answer sent straight from ASGI middleware (before or beside FastAPI)."""
+    body = (
+        Problem(
+            type=PROBLEM_TYPE_BASE + code,
+            title=HTTPStatus(status).phrase,
+            status=status,
+            code=code,
+            detail=detail,
+            instance=instance if instance and instance.isprintable() else None,
+        )
+        .model_dump_json(exclude_none=True)
+        .encode()
+    )
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [
+        (name.lower().encode(), value.encode()) for name, value in (headers or {}).items()
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

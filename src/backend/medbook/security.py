@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-import json
-from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from medbook.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE
-from medbook.payments.card_data import card_data_in_request
+from medbook.errors import send_problem
 
-# JSON answers need nothing loaded at all. The interactive docs page (Swagger UI) loads its
-# script and style from jsDelivr and starts itself with one inline script.
+# JSON answers need nothing loaded at all. The interactive docs page (Swagger UI) is served
+# from our own origin, from the pinned swagger-ui-py package, and started by a file of ours:
+# no inline script, no other origin.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-DOCS_PATHS = ("/docs", "/redoc")
+DOCS_PATHS = ("/docs",)
 API_PATHS = ("/api/", "/openapi.json", "/.well-known/", "/healthz", "/readyz")
-# The gateway signs its webhooks and never sends a card number; its event bodies do carry
-# fields named "card" (brand, last four digits), which the door must not turn away.
-CARD_CHECK_EXEMPT = ("/api/v1/payments/webhooks/",)
-CARD_DATA_REFUSED = (
-    "This request carries {}. Card details are never sent to us: they are typed only into the "
-    "payment provider's own fields on the payment page. Nothing was stored."
-)
-MAX_BODY = 1 << 20
+# Answers that may carry personal data or a token (every API answer, to be safe: a shared
+# computer's browser or a proxy must never keep one).
+NO_STORE = "no-store"
 
 
 def page_csp(script_origins: tuple[str, ...], connect_origins: tuple[str, ...]) -> str:
@@ -90,30 +82,8 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] in UNSAFE_METHODS:
-            origin = Headers(scope=scope).get("origin")
-            if origin is not None and origin.lower() not in self._allowed(scope):
-                await self._refuse(send)
-                return
-
-        if not scope["path"].startswith(CARD_CHECK_EXEMPT):
-            body, receive = await _read_body(receive)
-            if body is None:
-                await self._problem(
-                    send, 413, "body_too_large", f"Request bodies are limited to {MAX_BODY} bytes."
-                )
-                return
-            headers = Headers(scope=scope)
-            query = scope.get("query_string", b"").decode("latin-1")
-            reason = card_data_in_request(body, headers.get("content-type", ""), query)
-            if reason is not None:
-                # Refused before any handler, log line or table can see it.
-                await self._problem(
-                    send, 422, "card_data_refused", CARD_DATA_REFUSED.format(reason)
-                )
-                return
-
         csp = self._csp(scope["path"])
+        api = scope["path"].startswith(API_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -121,8 +91,20 @@ class SecurityMiddleware:
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 headers.setdefault("Content-Security-Policy", csp)
+                if api:
+                    headers.setdefault("Cache-Control", NO_STORE)
             await send(message)
 
+        if scope["method"] in UNSAFE_METHODS:
+            origin = Headers(scope=scope).get("origin")
+            if origin is not None and origin.lower() not in self._allowed(scope):
+                await send_problem(
+                    send_with_headers,
+                    403,
+                    "foreign_origin",
+                    "Requests that change things must come from our own pages.",
+                )
+                return
         await self.app(scope, receive, send_with_headers)
 
     def _allowed(self, scope: Scope) -> frozenset[str]:
@@ -139,60 +121,3 @@ class SecurityMiddleware:
         if path.startswith(API_PATHS):
             return API_CSP
         return self.page_csp
-
-    async def _refuse(self, send: Send) -> None:
-        await self._problem(
-            send, 403, "foreign_origin", "Requests that change things must come from our own pages."
-        )
-
-    @staticmethod
-    async def _problem(send: Send, status: int, code: str, detail: str) -> None:
-        body = json.dumps(
-            {
-                "type": PROBLEM_TYPE_BASE + code,
-                "title": HTTPStatus(status).phrase,
-                "status": status,
-                "code": code,
-                "detail": detail,
-            }
-        ).encode()
-        headers = [
-            (b"content-type", PROBLEM_JSON.encode()),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-        headers.append((b"content-security-policy", API_CSP.encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
-    """The whole request body (None past MAX_BODY), and a receive that replays it."""
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            return b"", _replay([message])
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None, receive
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    body = b"".join(chunks)
-    return body, _replay([{"type": "http.request", "body": body, "more_body": False}], receive)
-
-
-def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
-    pending = list(messages)
-
-    async def receive() -> Message:
-        if pending:
-            return pending.pop(0)
-        if then is None:
-            return {"type": "http.disconnect"}
-        return await then()
-
-    return receive

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -59,7 +59,15 @@ class Settings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", description="Address `medbook serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `medbook serve` listens on.")
-    log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Log level: debug, info, warning, error."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: readable lines for a terminal; json: one object per line, for a log "
+        "shipper (use it in production). Either way a line carries ids, routes, statuses and "
+        "durations, never personal data.",
+    )
 
     hold_ttl_seconds: int = Field(
         default=300, ge=1, description="How long a checkout hold keeps its slot (database clock)."
@@ -220,6 +228,11 @@ class Settings(BaseSettings):
         description="An unpaid payment whose hold is over is given up at the gateway after this "
         "long, so it can never charge later.",
     )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     def payment_dev_defaults_in_use(self) -> bool:
         """True when a gateway other than localstripe would get the development keys."""
