@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         description="How often an open WebSocket checks its session is still live (signed out, "
         "expired or lost its role: the socket closes).",
     )
+    ws_session_unverified_grace_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="An open WebSocket whose session cannot be checked (the database "
+        "unreachable) for this long is closed (1013: reconnect), never left open unchecked.",
+    )
     change_feed_retention_days: int = Field(
         default=7, ge=1, description="How long change events are kept for replay."
     )

@@ -77,6 +77,7 @@ class Hub:
         self._retry = HELD_BACK_FIRST_RETRY
         self._retry_pending = False
         self._ready = asyncio.Event()
+        self._link_changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -126,6 +127,16 @@ class Hub:
                 del self._connections[key]
 
     @property
+    def link_changed(self) -> asyncio.Event:
+        """Set the next time the feed's database connection is lost or regained: every open
+        socket checks its session again then, rather than at its next regular check."""
+        return self._link_changed
+
+    def _announce_link_change(self) -> None:
+        changed, self._link_changed = self._link_changed, asyncio.Event()
+        changed.set()
+
+    @property
     def ready(self) -> bool:
         """The feed's position is known: until then nobody can be told where they stand."""
         return self._ready.is_set()
@@ -149,6 +160,8 @@ class Hub:
                 if not self._ready.is_set():
                     self.position = (await feed.read(connection, Cursor.ORIGIN, limit=0)).head
                     self._ready.set()
+                else:
+                    self._announce_link_change()
                 backoff = 0.1
                 self._wake.set()  # catch up on whatever committed while we were away
                 while True:
@@ -161,6 +174,8 @@ class Hub:
                 raise
             except Exception:  # the database went away: reconnect, then catch up
                 log.warning("change feed listener lost its connection; reconnecting", exc_info=True)
+                if connection is not None:
+                    self._announce_link_change()
             finally:
                 if connection is not None:
                     with contextlib.suppress(Exception):

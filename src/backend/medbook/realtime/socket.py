@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from uvicorn.protocols.utils import ClientDisconnected
 
 from medbook.db import transaction
-from medbook.errors import DomainError
+from medbook.errors import DomainError, UnauthorizedError
 from medbook.identity.sessions import SessionView, resolve_session
 from medbook.realtime import feed, service
 from medbook.realtime.changes import Channel, Filter
@@ -32,6 +32,10 @@ from medbook.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class SessionEndedError(UnauthorizedError):
+    code = "session_ended"
+
+
 class SocketGoneError(Exception):
     """The client is gone (closed the page, lost the network) while we were sending."""
 
@@ -41,6 +45,7 @@ CLOSE_TOO_MANY = 4429
 CLOSE_SESSION_ENDED = 4401
 CLOSE_TRY_LATER = 1013
 CLOSE_INTERNAL = 1011
+UNVERIFIED_RETRY_SECONDS = 1.0
 # A refusal that no retry on this socket can mend closes it; others leave it open.
 _CLOSING_STATUSES = {401: 4401, 403: 4403, 404: 4404}
 
@@ -225,31 +230,69 @@ class SocketSession:
 
     async def _check_session(self) -> None:
         """Close a private subscription once its session ends or loses the right to it; an
-        open socket never keeps an idle session alive."""
+        open socket never keeps an idle session alive.
+
+        A check that fails (the database unreachable) is retried every second, and the socket
+        is closed when its session stays unverified for ws_session_unverified_grace_seconds: it
+        fails closed. The feed's connection going or coming back triggers a check at once.
+        """
         assert self._token is not None
+        unverified_since: float | None = None
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self._settings.ws_session_check_seconds)
+            wait = (
+                UNVERIFIED_RETRY_SECONDS
+                if unverified_since is not None
+                else self._settings.ws_session_check_seconds
+            )
+            link_changed = self._hub.link_changed
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await link_changed.wait()
             subscription = self._subscription
             if subscription is None or subscription.channel is Channel.AVAILABILITY:
+                unverified_since = None
                 continue
-            async with transaction(self._sessions) as db:
-                view = await resolve_session(db, self._token, touch=False)
-                if view is None:
-                    await self._stop_pump()
+            try:
+                refusal = await self._verify(subscription)
+            except Exception as error:
+                unverified_since = unverified_since or loop.time()
+                log.warning("websocket session check failed: %s", type(error).__name__)
+                if (
+                    loop.time() - unverified_since
+                    < self._settings.ws_session_unverified_grace_seconds
+                ):
+                    continue
+                await self._stop_pump()
+                with contextlib.suppress(SocketGoneError, TimeoutError):
                     await self._send(
                         message(
                             "error",
-                            code="session_ended",
-                            detail="Your session has ended: sign in again to keep following changes.",
+                            code="session_unverified",
+                            detail="Your session cannot be checked right now: reconnect shortly.",
                         )
                     )
-                    self.close(CLOSE_SESSION_ENDED, "session ended")
-                    return
-                try:
-                    await service.authorise(
-                        db, subscription, view, self._settings.availability_max_days
-                    )
-                except DomainError as error:
-                    await self._stop_pump()
-                    await self._refuse(error)
-                    return
+                self.close(CLOSE_TRY_LATER, "session cannot be checked: reconnect")
+                return
+            unverified_since = None
+            if refusal is not None:
+                await self._stop_pump()
+                await self._refuse(refusal)
+                return
+
+    async def _verify(self, subscription: SubscribeIn) -> DomainError | None:
+        """Why the session may no longer follow this subscription, or None."""
+        assert self._token is not None
+        async with transaction(self._sessions) as db:
+            view = await resolve_session(db, self._token, touch=False)
+            if view is None:
+                return SessionEndedError(
+                    "Your session has ended: sign in again to keep following changes."
+                )
+            try:
+                await service.authorise(
+                    db, subscription, view, self._settings.availability_max_days
+                )
+            except DomainError as error:
+                return error
+        return None
