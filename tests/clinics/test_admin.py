@@ -159,6 +159,7 @@ async def test_creating_a_practitioner_is_refused_with_a_reason(
     receptionist = await create(org.receptionist.headers, clinic_id=tampines)
     bad_number = await create(org.admin.headers, registration_number="M 123")
     control_character = await create(org.admin.headers, full_name="Aw\x00Jia Hui")
+    line_break = await create(org.admin.headers, full_name="Aw\nJia Hui")  # a name is one line
     unknown_field = await create(org.admin.headers, nric="S1234567D")
     admin_for_no_clinic = await create(org.admin.headers)
 
@@ -167,8 +168,9 @@ async def test_creating_a_practitioner_is_refused_with_a_reason(
     assert_problem(other_clinic, 404, "clinic_not_found")
     assert_problem(no_clinic, 403, "not_permitted")
     assert_problem(receptionist, 403, "not_permitted")
-    for refused in (bad_number, control_character, unknown_field):
+    for refused in (bad_number, line_break, unknown_field):
         assert_problem(refused, 422, "validation_failed")
+    assert_problem(control_character, 422, "control_characters")  # at the input boundary
     assert admin_for_no_clinic.status_code == 201, admin_for_no_clinic.text
 
 

@@ -17,7 +17,7 @@ from medbook.booking.states import Status
 from medbook.patients.models import Patient
 from medbook.patients.schemas import ContactIn, PatientSummaryOut
 from medbook.patients.service import ContactDetails
-from medbook.schemas import StrictModel
+from medbook.schemas import MultiLine, StrictModel
 
 # Bookings live well inside these years. Near the ends of what `datetime` can hold, slot search's
 # timezone and day-either-side arithmetic overflows: that must be a 422, never a 500.
@@ -61,7 +61,7 @@ class CheckoutDetailsIn(StrictModel):
         description="Contact details given at checkout; saved to the patient's record. "
         "Optional when the record already has a name and phone number.",
     )
-    visit_reason: str = Field(
+    visit_reason: MultiLine = Field(
         default="",
         max_length=500,
         description="What the visit is for, in the patient's words; seen by the clinic's staff. "
@@ -88,7 +88,7 @@ class ConfirmIn(CheckoutDetailsIn):
 
 
 class CancelIn(StrictModel):
-    reason: str = Field(default="", max_length=500)
+    reason: MultiLine = Field(default="", max_length=500)
 
 
 class RescheduleIn(StrictModel):
@@ -129,7 +129,7 @@ class BlockIn(StrictModel):
     practitioner_id: uuid.UUID
     start: BookingTime
     end: BookingTime
-    reason: str = Field(default="", max_length=500)
+    reason: MultiLine = Field(default="", max_length=500)
 
 
 class AppointmentOut(BaseModel):

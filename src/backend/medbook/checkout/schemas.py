@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from medbook.booking.schemas import AppointmentOut, CheckoutDetailsIn
 from medbook.payments.models import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
-from medbook.schemas import StrictModel
+from medbook.schemas import MultiLine, StrictModel
 
 
 class CheckoutIn(CheckoutDetailsIn):
@@ -31,7 +31,7 @@ class PayIn(StrictModel):
 
 class StaffRefundIn(StrictModel):
     amount_cents: int = Field(gt=0, description="How much to give back, in cents.")
-    note: str = Field(
+    note: MultiLine = Field(
         min_length=3, max_length=500, description="Why: kept with the refund for the audit trail."
     )
 

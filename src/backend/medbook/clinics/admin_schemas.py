@@ -8,20 +8,19 @@ own code.
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, ClassVar, Literal, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from medbook.clinics.admin_repository import BookedVisit, TemplateLine
 from medbook.clinics.admin_service import Changed, PractitionerChanges, PractitionerView
 from medbook.clinics.models import TimeOff, WeeklyAvailability
 from medbook.clinics.schemas import FromRow, ServiceOut
-from medbook.schemas import StrictModel
+from medbook.schemas import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN, StrictModel
 
 # Dates and instants well inside what date arithmetic (and slot search) can hold.
 FIRST_DAY = date(2000, 1, 1)
@@ -42,32 +41,16 @@ MINUTES_PER_DAY = 24 * 60
 MAX_CENTS = 100_000_000
 
 
-def _one_line(value: str) -> str:
-    return _printable(value, multiline=False)
-
-
-def _multiline(value: str) -> str:
-    return _printable(value, multiline=True)
-
-
-def _printable(value: str, *, multiline: bool) -> str:
-    # Control characters (NUL above all, which PostgreSQL text cannot hold) and lone
-    # surrogates (which UTF-8 cannot encode) are refused here rather than failing in the driver.
-    allowed = "\n\r\t" if multiline else ""
-    for character in value:
-        if character not in allowed and unicodedata.category(character) in ("Cc", "Cs"):
-            raise ValueError("must not contain control characters")
-    return value
-
-
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_one_line)]
-Title = Annotated[str, Field(min_length=1, max_length=20), AfterValidator(_one_line)]
+Name = Annotated[str, Field(min_length=1, max_length=200), Field(pattern=SINGLE_LINE_PATTERN)]
+Title = Annotated[str, Field(min_length=1, max_length=20), Field(pattern=SINGLE_LINE_PATTERN)]
 Profession = Annotated[
-    str, Field(min_length=1, max_length=40, examples=["doctor"]), AfterValidator(_one_line)
+    str, Field(min_length=1, max_length=40, examples=["doctor"]), Field(pattern=SINGLE_LINE_PATTERN)
 ]
-Reason = Annotated[str, Field(max_length=200), AfterValidator(_one_line)]
-RequiredReason = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_one_line)]
-Description = Annotated[str, Field(max_length=2000), AfterValidator(_multiline)]
+Reason = Annotated[str, Field(max_length=200), Field(pattern=SINGLE_LINE_PATTERN)]
+RequiredReason = Annotated[
+    str, Field(min_length=1, max_length=200), Field(pattern=SINGLE_LINE_PATTERN)
+]
+Description = Annotated[str, Field(max_length=2000), Field(pattern=MULTI_LINE_PATTERN)]
 RegistrationNumber = Annotated[
     str,
     Field(

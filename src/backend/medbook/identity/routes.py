@@ -29,6 +29,7 @@ from medbook.identity.sessions import (
 from medbook.identity.singpass import SingpassClient
 from medbook.patients import service as patients_service
 from medbook.patients.schemas import PatientOut
+from medbook.schemas import SINGLE_LINE_PATTERN
 
 router = APIRouter(prefix="/api/v1", tags=["sign-in"], responses=PROBLEM_RESPONSES)
 
@@ -51,7 +52,11 @@ async def singpass_login(
     limits: AppRateLimits,
     return_to: Annotated[
         str | None,
-        Query(max_length=500, description="A path on this site to come back to afterwards."),
+        Query(
+            max_length=500,
+            pattern=SINGLE_LINE_PATTERN,
+            description="A path on this site to come back to afterwards.",
+        ),
     ] = None,
 ) -> RedirectResponse:
     await limits.hit(
@@ -76,8 +81,8 @@ async def singpass_callback(
     key: AppDataKey,
     audit: Audit,
     current: OptionalSession,
-    state: Annotated[str, Query(min_length=1, max_length=256)],
-    code: Annotated[str, Query(min_length=1, max_length=2048)],
+    state: Annotated[str, Query(min_length=1, max_length=256, pattern=SINGLE_LINE_PATTERN)],
+    code: Annotated[str, Query(min_length=1, max_length=2048, pattern=SINGLE_LINE_PATTERN)],
     iss: Annotated[
         str | None, Query(max_length=500, description="The provider's name for itself (RFC 9207).")
     ] = None,

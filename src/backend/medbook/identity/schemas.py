@@ -17,7 +17,7 @@ from medbook.identity.sessions import SessionView
 from medbook.identity.staff import StaffView
 from medbook.identity.staff_repository import GrantRow
 from medbook.patients.schemas import PatientOut
-from medbook.schemas import StrictModel
+from medbook.schemas import SingleLine, StrictModel
 
 
 class VerbatimModel(StrictModel):
@@ -43,7 +43,9 @@ EmailAddress = Annotated[
 
 
 class SignInIn(VerbatimModel):
-    email: str = Field(min_length=1, max_length=254, examples=["mei.ling.tan@medical.example"])
+    email: SingleLine = Field(
+        min_length=1, max_length=254, examples=["mei.ling.tan@medical.example"]
+    )
     password: Password
 
 
@@ -114,7 +116,7 @@ class RoleGrantIn(VerbatimModel):
 
 class StaffCreateIn(VerbatimModel):
     email: EmailAddress
-    full_name: str = Field(min_length=1, max_length=200, examples=["Tan Mei Ling"])
+    full_name: SingleLine = Field(min_length=1, max_length=200, examples=["Tan Mei Ling"])
     password: Password = Field(
         description="The first password, given to the person in a safe way. At least 12 "
         "characters, not a common password, without their name or email."

@@ -12,6 +12,7 @@ from medbook.errors import PROBLEM_RESPONSES
 from medbook.identity.dependencies import AppDataKey, Audit, PatientActor, StaffMember
 from medbook.patients import service
 from medbook.patients.schemas import ContactIn, PatientMatchOut, PatientOut
+from medbook.schemas import SINGLE_LINE_PATTERN
 
 router = APIRouter(prefix="/api/v1/me", tags=["patients"], responses=PROBLEM_RESPONSES)
 staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=PROBLEM_RESPONSES)
@@ -34,7 +35,9 @@ async def update_my_contact(
 
 SearchQuery = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=3, max_length=100),
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=100, pattern=SINGLE_LINE_PATTERN
+    ),
     Query(
         description="A part of the name, the phone number (any formatting, e.g. 9123 4567), "
         "the end of the NRIC as shown masked (373D or S****373D), or a whole NRIC.",

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from medbook.patients.models import Patient
 from medbook.patients.service import ContactDetails
-from medbook.schemas import StrictModel
+from medbook.schemas import SingleLine, StrictModel
 
 
 def _singapore_phone(value: str) -> str:
@@ -27,7 +27,7 @@ PhoneNumber = Annotated[str, Field(min_length=3, max_length=32), AfterValidator(
 
 
 class ContactIn(StrictModel):
-    full_name: str = Field(min_length=1, max_length=200, examples=["Tan Mei Ling"])
+    full_name: SingleLine = Field(min_length=1, max_length=200, examples=["Tan Mei Ling"])
     phone: PhoneNumber = Field(examples=["+65 9123 4567"])
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
