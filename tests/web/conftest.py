@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from medbook.identity.sessions import SESSION_COOKIE
 from medbook.settings import REPO_ROOT
 from tests.auth import SignedIn
-from tests.identity.peers import Peer, start_mockpass
-from tests.live import LiveServer, free_port, start_live_server, stop_live_server
-from tests.payments.helpers import Localstripe, start_localstripe
+from tests.stack import Stack, start_stack, stop_stack
 
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 DIST = REPO_ROOT / "src" / "frontend" / "dist"
@@ -43,53 +40,20 @@ def chromium_path() -> str:
     )
 
 
-@dataclass
-class Stack:
-    server: LiveServer
-    mockpass: Peer
-    gateway: Localstripe
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-
 @pytest.fixture(scope="session")
 def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not (DIST / "index.html").is_file():
         pytest.fail("The web app is not built: run `make web` (make test does it first).")
-    logs = tmp_path_factory.mktemp("web")
-    port, mockpass_port = free_port(), free_port()
-    # localhost, not 127.0.0.1: a browser keeps Secure (__Host-) cookies for localhost over http.
-    url = f"http://localhost:{port}"
-    gateway = start_localstripe(logs / "localstripe.log")
-    server = start_live_server(
+    started = start_stack(
         database_url,
-        logs / "server.log",
-        port=port,
-        MEDBOOK_PUBLIC_BASE_URL=url,
-        MEDBOOK_SINGPASS_PROFILE="legacy_v2",
-        MEDBOOK_SINGPASS_ISSUER=f"http://localhost:{mockpass_port}/singpass/v2",
-        MEDBOOK_SINGPASS_SCOPE="openid",
-        MEDBOOK_PAYMENT_API_BASE=gateway.url,
-        MEDBOOK_PAYMENT_JS_URL=f"{gateway.url}/js.stripe.com/v3/",
+        tmp_path_factory.mktemp("web"),
+        persona_page=True,
         MEDBOOK_HOLD_EXPIRY_WORKER="true",
         MEDBOOK_WEB_DIST_DIR=str(DIST),
     )
-    server.url = url
-    mockpass = start_mockpass(
-        rp_jwks_url=f"{url}/.well-known/jwks.json",
-        log_path=logs / "mockpass.log",
-        port=mockpass_port,
-        host="localhost",
-        persona_page=True,
-    )
-    gateway.send_webhooks_to("web", f"{url}/api/v1/payments/webhooks/stripe")
-    yield Stack(server, mockpass, gateway)
-    mockpass.stop()
-    stop_live_server(server)
-    gateway.stop()
-    log = server.log_path.read_text()
+    yield started
+    stop_stack(started)
+    log = started.server.log_path.read_text()
     assert "Traceback" not in log, log[-5000:]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,6 +46,7 @@ from medbook.settings import Settings, get_settings
 from medbook.web import install_web_app
 
 SINGPASS_CALLBACK = "/api/v1/auth/singpass/callback"
+log = logging.getLogger(__name__)
 
 
 def singpass_config(settings: Settings) -> SingpassConfig:
@@ -92,6 +94,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await hub.start()
     background = start_background_jobs(
         settings, app.state.sessions, hub, Gateways(app.state.gateway, app.state.sessions)
+    )
+    log.debug(
+        "ready: pool %d+%d, hold %d s, rate limits in %s",
+        settings.db_pool_size,
+        settings.db_pool_overflow,
+        settings.hold_ttl_seconds,
+        settings.rate_limit_storage.split(":", 1)[0],
     )
     # What start-up created lives as long as the process: keep it out of the collector's scans.
     gc.freeze()

@@ -69,16 +69,25 @@ def new_error_id() -> str:
 def safe_exception_text(
     exc_info: tuple[type[BaseException], BaseException, TracebackType | None],
 ) -> str:
-    """The traceback without what the exceptions say: types and places only (causes too)."""
-    lines: list[str] = []
+    """The traceback as Python prints it, but without what the exceptions say: types and
+    places only (causes too)."""
+    blocks: list[str] = []
     for error in _chain(exc_info[1]):
         message = str(error) if isinstance(error, _SAFE_MESSAGES) else "(message withheld)"
         frames = traceback.extract_tb(error.__traceback__)
-        lines.append(f"{type(error).__module__}.{type(error).__qualname__}: {message}")
-        lines.extend(
-            f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}' for frame in frames
+        blocks.append(
+            "\n".join(
+                [
+                    "Traceback (most recent call last):",
+                    *(
+                        f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}'
+                        for frame in frames
+                    ),
+                    f"{type(error).__module__}.{type(error).__qualname__}: {message}",
+                ]
+            )
         )
-    return "\n".join(lines)
+    return "\n\nThen:\n".join(blocks)
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
