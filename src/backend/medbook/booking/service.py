@@ -53,6 +53,7 @@ from medbook.clinics.models import Clinic, Practitioner, Service
 from medbook.errors import ForbiddenError, NotFoundError, UnprocessableError, sqlstate
 from medbook.identity.permissions import Actor, Permission, StaffPrincipal
 from medbook.patients import repository as patients_repository
+from medbook.patients import service as patients_service
 from medbook.patients.models import Patient
 from medbook.patients.service import ContactDetails, register_patient, update_contact
 from medbook.privacy import service as privacy
@@ -764,6 +765,7 @@ class PatientVisits:
     patient: Patient
     appointments: Sequence[Appointment]
     now: datetime
+    known_here: bool  # a patient of one of those clinics; if not, no contact details are shown
 
 
 async def patient_visits(
@@ -775,7 +777,9 @@ async def patient_visits(
     upcoming: bool,
 ) -> PatientVisits:
     """For the desk answering "when is my appointment?": the patient's bookings at the clinics
-    where the staff member may see patients, never elsewhere. Each look is audited."""
+    where the staff member may see patients, never elsewhere. Each look is audited. A patient
+    of other clinics only (found at the desk by a whole identifier, ADR 0009) comes without
+    contact details."""
     clinics = staff.clinics_with(Permission.VIEW_PATIENTS)
     if clinics == frozenset():
         raise ForbiddenError(
@@ -796,7 +800,8 @@ async def patient_visits(
         subject_id=patient_id,
         results=len(rows),
     )
-    return PatientVisits(patient, rows, await repository.database_now(session))
+    known_here = await patients_service.known_at(session, staff, patient_id)
+    return PatientVisits(patient, rows, await repository.database_now(session), known_here)
 
 
 async def calendar_entry(
