@@ -311,6 +311,15 @@ async def view_appointment(
     return appointment, await repository.database_now(session)
 
 
+async def view_booking_now(
+    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor
+) -> tuple[Appointment, datetime]:
+    """The booking as it stands now (where a reschedule moved it, perhaps to another clinic),
+    if the actor may see it there."""
+    current = await repository.booking_now(session, appointment_id)
+    return await view_appointment(session, current or appointment_id, actor)
+
+
 async def release_hold(session: AsyncSession, hold_id: uuid.UUID, actor: Actor) -> None:
     appointment = await _load(session, hold_id, actor, Permission.BOOK)
     now = await repository.database_now(session)
