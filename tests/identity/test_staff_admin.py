@@ -387,6 +387,21 @@ async def test_a_clinic_manager_reads_only_the_accounts_they_manage(
     assert {str(administrator.id), str(fellow_manager.id), str(own.id)} <= {
         account["id"] for account in everyone.json()
     }
+    # Nor may the manager take away even a role at their own clinic from those accounts (the
+    # answer would show the account), while their own receptionist's goes.
+    roles = {account["id"]: account["roles"] for account in everyone.json() if account["roles"]}
+    for member in (administrator, fellow_manager):
+        at_tampines = next(
+            g["id"] for g in roles[str(member.id)] if g["clinic_id"] == str(org.tampines)
+        )
+        refused = await client.delete(f"{ADMIN}/{member.id}/roles/{at_tampines}", headers=headers)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "not_permitted"
+        assert member.email not in refused.text
+    [own_grant] = roles[str(own.id)]
+    taken = await client.delete(f"{ADMIN}/{own.id}/roles/{own_grant['id']}", headers=headers)
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["roles"] == []
 
 
 async def test_nobody_changes_their_own_roles_or_account(

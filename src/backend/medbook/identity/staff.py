@@ -18,8 +18,7 @@ an administrator of every clinic. Only a managed account may be given a role, de
 reactivated, reset or unlocked, or be read: a manager never reaches someone who outranks them or
 who also works where the manager does not. An account with no role at a clinic the caller
 manages does not exist for them (the same 404 as a made-up id); one at their clinic that they do
-not manage is a 403. A role grant may still be taken back by whoever could have made that grant,
-since it concerns only their own clinic.
+not manage is a 403. Taking a role back needs the same: the answer shows the account.
 """
 
 from __future__ import annotations
@@ -573,15 +572,14 @@ async def revoke_role(
     *,
     context: AuditContext,
 ) -> StaffView:
-    _require_staff_manager(principal)
-    _not_own_account(principal, staff_id)
-    account = await _account(db, staff_id)
+    """Take a role away from an account they manage."""
+    view = await _managed_account(db, principal, staff_id)
     row = await repository.get_grant(db, grant_id)
     if row is None or row.staff_id != staff_id:
         raise GrantNotFoundError("That account has no such role grant.")
     grant = Grant(row.role, row.clinic_id)
     _require_grantable(principal, grant)
-    if account.active and _is_organisation_administrator(grant):
+    if view.active and _is_organisation_administrator(grant):
         await _keep_an_administrator(db, staff_id)
     await repository.delete_grant(db, grant_id)
     await _record_grant(db, "staff.role.revoked", context, staff_id, grant)
