@@ -272,6 +272,44 @@ async def test_a_manager_manages_a_practitioner_who_also_works_at_their_clinic(
     }
 
 
+async def test_whether_a_shared_practitioner_is_bookable_is_for_managers_of_all_their_clinics(
+    client: httpx.AsyncClient, session: AsyncSession, org: Org
+) -> None:
+    # Given Jurong's doctor, who also works evenings at Tampines,
+    world, doctor = org.world, org.jurong_doctor
+    await make_weekly_hours(session, doctor, org.tampines, None, time(20, 0), time(22, 0))
+    await session.commit()
+    path = f"{PRACTITIONERS}/{doctor.id}"
+    jurong_times = await offered_times(
+        client, world.gp.id, doctor.id, world.tomorrow, org.jurong.id
+    )
+
+    # when the Tampines manager takes them off the book, or withdraws their GP visits,
+    deactivated = await client.post(f"{path}/deactivate", headers=org.manager.headers)
+    withdrawn = await client.patch(path, json={"service_ids": []}, headers=org.manager.headers)
+    # or sends what they offer unchanged with a new title,
+    retitled = await client.patch(
+        path,
+        json={"title": "A/Prof", "service_ids": [str(world.gp.id)], "active": True},
+        headers=org.manager.headers,
+    )
+
+    # then Jurong's book is not Tampines' to empty,
+    for refused in (deactivated, withdrawn):
+        body = assert_problem(refused, 403, "not_permitted")
+        assert "Jurong East" in body["detail"]
+    assert retitled.status_code == 200, retitled.text
+    assert (
+        await offered_times(client, world.gp.id, doctor.id, world.tomorrow, org.jurong.id)
+        == jurong_times
+        != []
+    )
+    # and a manager of both clinics (here the administrator) may.
+    by_admin = await client.post(f"{path}/deactivate", headers=org.admin.headers)
+    assert by_admin.status_code == 200, by_admin.text
+    assert by_admin.json()["practitioner"]["active"] is False
+
+
 async def test_deactivating_a_practitioner_stops_their_slots_and_reports_their_visits(
     client: httpx.AsyncClient, session: AsyncSession, org: Org
 ) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import httpx
@@ -28,7 +28,7 @@ from tests.clinics.admin_helpers import (
     make_org,
     offered_times,
 )
-from tests.factories import make_practitioner, make_room
+from tests.factories import make_practitioner, make_room, make_weekly_hours
 
 
 @pytest.fixture
@@ -129,6 +129,45 @@ async def test_a_new_line_is_offered_by_slot_search_at_once(
     assert event.clinic_id == world.clinic.id
     assert event.detail["availability_id"] == body["availability"]["id"]
     assert event.detail["after"]["start_time"] == "09:00:00"
+
+
+async def test_a_manager_gives_hours_to_a_newcomer_but_does_not_take_another_clinics_doctor(
+    client: httpx.AsyncClient, session: AsyncSession, org: Org
+) -> None:
+    # Given Jurong's doctor and a doctor who works nowhere yet,
+    world = org.world
+    new_doctor = await newcomer(session, org)
+
+    # when the Tampines manager gives each of them Tampines evenings,
+    taken = await client.post(
+        availability_of(org),
+        json=line(org.jurong_doctor, world.tomorrow, "20:00", "22:00"),
+        headers=org.manager.headers,
+    )
+    given = await client.post(
+        availability_of(org),
+        json=line(new_doctor, world.tomorrow, "20:00", "22:00"),
+        headers=org.manager.headers,
+    )
+
+    # then Jurong's doctor does not exist for them (they are Jurong's to share),
+    assert_problem(taken, 404, "practitioner_not_found")
+    lines = await session.scalars(
+        select(WeeklyAvailability.clinic_id).where(
+            WeeklyAvailability.practitioner_id == org.jurong_doctor.id
+        )
+    )
+    assert set(lines) == {org.jurong.id}
+    await session.commit()
+    # while the newcomer starts at Tampines;
+    assert given.status_code == 201, given.text
+    # and the administrator (a manager of both) may share Jurong's doctor with Tampines.
+    shared = await client.post(
+        availability_of(org),
+        json=line(org.jurong_doctor, world.tomorrow, "20:00", "22:00"),
+        headers=org.admin.headers,
+    )
+    assert shared.status_code == 201, shared.text
 
 
 async def test_overlapping_lines_for_a_practitioner_are_refused(
@@ -449,6 +488,57 @@ async def test_time_off_that_cannot_be_is_refused_with_a_reason(
     assert_problem(other_managers, 404, "time_off_not_found")
     made_up = await client.delete(f"{ADMIN}/time-off/999999", headers=org.admin.headers)
     assert_problem(made_up, 404, "time_off_not_found")
+
+
+async def test_time_off_over_another_clinics_hours_is_for_that_clinics_manager_too(
+    client: httpx.AsyncClient, session: AsyncSession, org: Org
+) -> None:
+    # Given Jurong's doctor (08:00-20:00 there), who also works evenings at Tampines,
+    world, doctor = org.world, org.jurong_doctor
+    await make_weekly_hours(session, doctor, org.tampines, None, time(20, 0), time(22, 0))
+    await session.commit()
+    jurong_times = await offered_times(
+        client, world.gp.id, doctor.id, world.tomorrow, org.jurong.id
+    )
+
+    async def away(who: Any, start: int, end: int) -> httpx.Response:
+        period = {"starts_at": world.at(start).isoformat(), "ends_at": world.at(end).isoformat()}
+        return await client.post(time_off_of(doctor), json=period, headers=who.headers)
+
+    # when the Tampines manager records time off over a Tampines evening, then over a day,
+    evening = await away(org.manager, 20, 22)
+    day = await away(org.manager, 9, 20)
+
+    # then the evening is theirs to give, the day is Jurong's,
+    assert evening.status_code == 201, evening.text
+    body = assert_problem(day, 403, "not_permitted")
+    assert "Jurong East" in body["detail"]
+    assert (
+        await offered_times(client, world.gp.id, doctor.id, world.tomorrow, org.jurong.id)
+        == jurong_times
+    )
+    # and the Jurong manager may not lift Tampines' evening (nor the reverse);
+    evening_id = evening.json()["time_off"]["id"]
+    lifted_by_jurong = await client.delete(
+        f"{ADMIN}/time-off/{evening_id}", headers=org.jurong_manager.headers
+    )
+    assert_problem(lifted_by_jurong, 403, "not_permitted")
+    jurong_day = await away(org.jurong_manager, 9, 20)
+    assert jurong_day.status_code == 201, jurong_day.text
+    lifted_by_tampines = await client.delete(
+        f"{ADMIN}/time-off/{jurong_day.json()['time_off']['id']}", headers=org.manager.headers
+    )
+    assert_problem(lifted_by_tampines, 403, "not_permitted")
+    # The administrator records a week away, everywhere.
+    week = await client.post(
+        time_off_of(doctor),
+        json={
+            "starts_at": world.at(0, day=world.tomorrow + timedelta(days=2)).isoformat(),
+            "ends_at": world.at(0, day=world.tomorrow + timedelta(days=9)).isoformat(),
+        },
+        headers=org.admin.headers,
+    )
+    assert week.status_code == 201, week.text
 
 
 # --- closures -----------------------------------------------------------------------------------

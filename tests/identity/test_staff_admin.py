@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -245,9 +246,13 @@ async def test_a_clinic_manager_acts_only_on_staff_they_could_have_appointed(
     headers = org.manager.headers
     # when the manager resets, deactivates or unlocks each of them,
     for action in ("reset-factors", "deactivate", "unlock"):
-        for member in (other, both, administrator):
+        # then someone at another clinic only does not exist for them,
+        unseen = await client.post(f"{ADMIN}/{other.id}/{action}", headers=headers)
+        assert unseen.status_code == 404, action
+        assert unseen.json()["code"] == "staff_not_found"
+        for member in (both, administrator):
             refused = await client.post(f"{ADMIN}/{member.id}/{action}", headers=headers)
-            # then only their own clinic's staff are theirs to manage.
+            # and of those at their clinic, only the ones they could have appointed are theirs.
             assert refused.status_code == 403, (action, member)
             assert refused.json()["code"] == "not_permitted"
     allowed = await client.post(f"{ADMIN}/{own.id}/reset-factors", headers=headers)
@@ -272,9 +277,10 @@ async def test_a_clinic_manager_lists_the_staff_of_their_clinics(
     assert str(own.id) in {a["id"] for a in seen_by_manager.json()}
     assert str(other.id) not in {a["id"] for a in seen_by_manager.json()}
     assert {str(own.id), str(other.id)} <= {a["id"] for a in seen_by_admin.json()}
-    # and one at another clinic cannot be looked up by id either.
+    # and one at another clinic cannot be looked up by id either: not there, for them.
     looked_up = await client.get(f"{ADMIN}/{other.id}", headers=org.manager.headers)
-    assert looked_up.status_code == 403
+    assert looked_up.status_code == 404
+    assert looked_up.json()["code"] == "staff_not_found"
     for account in seen_by_admin.json():
         assert set(account) == {
             "id",
@@ -286,6 +292,116 @@ async def test_a_clinic_manager_lists_the_staff_of_their_clinics(
             "created_at",
             "roles",
         }
+
+
+async def test_a_clinic_manager_grants_roles_only_to_accounts_they_manage(
+    client: httpx.AsyncClient, session: AsyncSession, org: Org
+) -> None:
+    # Given the administrator's account, a manager and a practitioner at both clinics, a
+    # receptionist at Jurong only, and the manager's own receptionist,
+    administrator = await make_member(session, (Role.ADMINISTRATOR, None))
+    fellow_manager = await make_member(session, (Role.CLINIC_MANAGER, org.tampines))
+    both = await make_member(
+        session, (Role.PRACTITIONER, org.tampines), (Role.PRACTITIONER, org.jurong)
+    )
+    at_jurong = await make_member(session, (Role.RECEPTIONIST, org.jurong))
+    own = await make_member(session, (Role.RECEPTIONIST, org.tampines))
+    receptionist_here = {"role": "receptionist", "clinic_id": str(org.tampines)}
+    headers = org.manager.headers
+
+    # when the manager grants each of them a front-desk role at their own clinic,
+    def grant(member_id: uuid.UUID) -> Any:
+        return client.post(f"{ADMIN}/{member_id}/roles", json=receptionist_here, headers=headers)
+
+    to_administrator = await grant(administrator.id)
+    to_fellow_manager = await grant(fellow_manager.id)
+    to_both = await grant(both.id)
+    to_jurong = await grant(at_jurong.id)
+    to_own = await grant(own.id)  # a second role: practitioner, below
+    to_own_practitioner = await client.post(
+        f"{ADMIN}/{own.id}/roles",
+        json={"role": "practitioner", "clinic_id": str(org.tampines)},
+        headers=headers,
+    )
+
+    # then accounts with no role at their clinic do not exist for them,
+    for refused in (to_administrator, to_jurong):
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["code"] == "staff_not_found"
+    # those at their clinic with roles they could not have granted are not theirs,
+    for refused in (to_fellow_manager, to_both):
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "not_permitted"
+    # and their own receptionist, who has that role already, may get another.
+    assert to_own.status_code == 409
+    assert to_own.json()["code"] == "grant_exists"
+    assert to_own_practitioner.status_code == 201, to_own_practitioner.text
+    # Nothing was granted to anyone else, and nobody's details were read.
+    granted = (
+        await session.execute(
+            text("SELECT staff_id FROM staff_roles WHERE granted_by = :manager"),
+            {"manager": org.manager.id},
+        )
+    ).scalars()
+    assert set(granted) == {own.id}
+    await session.commit()
+    for refused in (to_administrator, to_fellow_manager, to_both, to_jurong):
+        assert "@medical.example" not in refused.text
+        assert "Lim Wei Jie" not in refused.text
+
+
+async def test_a_clinic_manager_reads_only_the_accounts_they_manage(
+    client: httpx.AsyncClient, session: AsyncSession, org: Org
+) -> None:
+    # Given the administrator's account, holding (from before this rule) a role at the
+    # manager's clinic, a fellow manager there, and the manager's own receptionist,
+    administrator = await make_member(
+        session, (Role.ADMINISTRATOR, None), (Role.RECEPTIONIST, org.tampines)
+    )
+    fellow_manager = await make_member(session, (Role.CLINIC_MANAGER, org.tampines))
+    own = await make_member(session, (Role.RECEPTIONIST, org.tampines))
+    headers = org.manager.headers
+
+    # when the manager lists staff and looks each of them up,
+    listed = await client.get(ADMIN, headers=headers)
+    looked_up = {
+        member: await client.get(f"{ADMIN}/{member.id}", headers=headers)
+        for member in (administrator, fellow_manager, own)
+    }
+    themselves = await client.get(f"{ADMIN}/{org.manager.id}", headers=headers)
+
+    # then they see their own receptionist, and themselves when they ask,
+    assert listed.status_code == 200
+    assert {account["id"] for account in listed.json()} == {str(own.id)}
+    assert looked_up[own].status_code == 200
+    assert looked_up[own].json()["email"] == own.email
+    assert themselves.status_code == 200
+    # but nothing of the accounts they do not manage.
+    for member in (administrator, fellow_manager):
+        refused = looked_up[member]
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "not_permitted"
+        assert member.email not in refused.text
+    # The administrator of every clinic reads them all.
+    everyone = await client.get(ADMIN, headers=org.admin.headers)
+    assert {str(administrator.id), str(fellow_manager.id), str(own.id)} <= {
+        account["id"] for account in everyone.json()
+    }
+    # Nor may the manager take away even a role at their own clinic from those accounts (the
+    # answer would show the account), while their own receptionist's goes.
+    roles = {account["id"]: account["roles"] for account in everyone.json() if account["roles"]}
+    for member in (administrator, fellow_manager):
+        at_tampines = next(
+            g["id"] for g in roles[str(member.id)] if g["clinic_id"] == str(org.tampines)
+        )
+        refused = await client.delete(f"{ADMIN}/{member.id}/roles/{at_tampines}", headers=headers)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "not_permitted"
+        assert member.email not in refused.text
+    [own_grant] = roles[str(own.id)]
+    taken = await client.delete(f"{ADMIN}/{own.id}/roles/{own_grant['id']}", headers=headers)
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["roles"] == []
 
 
 async def test_nobody_changes_their_own_roles_or_account(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medbook.identity.permissions import Role
 from tests.auth import AppClient, SignedIn, sign_in_staff
 from tests.booking.helpers import assert_problem, book, move_appointment, status_in_db
-from tests.factories import World, make_clinic, make_world
+from tests.factories import World, make_clinic, make_room, make_weekly_hours, make_world
 from tests.payments.helpers import (
     Localstripe,
     Started,
@@ -223,6 +223,42 @@ async def test_refunds_by_choice_are_for_managers_of_that_clinic_and_need_a_reas
     assert without_reason.status_code == 422
     assert by_patient.status_code in (401, 403)
     assert await refund_rows(session, booked.payment_id) == []
+
+
+async def test_a_refund_by_choice_is_for_the_clinic_a_moved_booking_is_at_now(
+    client: AppClient, session: AsyncSession, localstripe: Localstripe
+) -> None:
+    # Given a screening paid in full at Tampines, which the patient moves to Jurong East,
+    world = await make_world(session)
+    await paid_online(session, world, "full")
+    jurong = await make_clinic(session, "jurong-east", name="Medical Inc. Jurong East")
+    await make_weekly_hours(session, world.doctors[0], jurong, await make_room(session, jurong))
+    await session.commit()
+    patient = await client.patient()
+    booked = await paid_booking(client, localstripe, world, world.at(10), patient)
+    # Both times days away, at any hour the test runs: outside the 24 h window.
+    await move_appointment(session, booked.hold_id, world.at(10, day=world.tomorrow + timedelta(3)))
+    moved = await client.post(
+        f"/api/v1/appointments/{booked.hold_id}/reschedule",
+        json={
+            "start": world.at(14, day=world.tomorrow + timedelta(2)).isoformat(),
+            "clinic_id": str(jurong.id),
+        },
+        headers=patient.headers,
+    )
+    assert moved.status_code == 201, moved.text
+    tampines_manager = await sign_in_staff(session, (Role.CLINIC_MANAGER, world.clinic.id))
+    jurong_manager = await sign_in_staff(session, (Role.CLINIC_MANAGER, jurong.id))
+
+    # when each clinic's manager refunds some of it by choice,
+    by_tampines = await staff_refund(client, tampines_manager, booked.payment_id, 1000)
+    by_jurong = await staff_refund(client, jurong_manager, booked.payment_id, 1000)
+
+    # then the booking is Jurong's now, and so is the decision.
+    assert_problem(by_tampines, 404, "payment_not_found")
+    assert by_jurong.status_code == 201, by_jurong.text
+    rows = await refund_rows(session, booked.payment_id)
+    assert [(r.amount_cents, r.requested_by) for r in rows] == [(1000, jurong_manager.id)]
 
 
 async def test_cancelling_a_booking_paid_at_the_clinic_refunds_nothing(

@@ -65,3 +65,15 @@ class BookingBusyError(DomainError):
 
 class NotBookedError(ConflictError):
     code = "not_booked"
+
+
+class PractitionerNotAtClinicError(UnprocessableError):
+    """Time is blocked only at a clinic where the practitioner works then."""
+
+    code = "practitioner_not_at_clinic"
+
+
+class WorksElsewhereThenError(ConflictError):
+    """A block would take away the practitioner's hours at another clinic."""
+
+    code = "practitioner_works_elsewhere_then"

@@ -366,3 +366,25 @@ async def appointments_of_patient(
     if clinic_ids is not None:
         query = query.where(Appointment.clinic_id.in_(clinic_ids))
     return (await session.scalars(query)).all()
+
+
+# A rescheduled booking is a new row pointing back at the old one: this walks forward to the
+# row the booking lives on now (rows are moved at most a handful of times).
+_BOOKING_NOW = text(
+    """
+    WITH RECURSIVE chain(id, depth) AS (
+        SELECT id, 0 FROM appointments WHERE id = :appointment_id
+        UNION ALL
+        SELECT a.id, c.depth + 1 FROM appointments a JOIN chain c ON a.rescheduled_from_id = c.id
+    )
+    SELECT id FROM chain ORDER BY depth DESC LIMIT 1
+    """
+)
+
+
+async def booking_now(session: AsyncSession, appointment_id: uuid.UUID) -> uuid.UUID | None:
+    """The row a booking lives on now, after any reschedules (itself if never moved)."""
+    found: uuid.UUID | None = (
+        await session.execute(_BOOKING_NOW, {"appointment_id": appointment_id})
+    ).scalar_one_or_none()
+    return found

@@ -360,7 +360,7 @@ async def patient_visits(
     )
     patients = {visits.patient.id: visits.patient}
     return PatientVisitsOut(
-        patient=PatientSummaryOut.from_row(visits.patient),
+        patient=PatientSummaryOut.from_row(visits.patient, known_here=visits.known_here),
         appointments=[
             DeskAppointmentOut.from_desk_row(
                 row,

@@ -38,18 +38,22 @@ from medbook.booking.errors import (
     InvalidTransitionConflictError,
     NotBookedError,
     PaymentRequiredError,
+    PractitionerNotAtClinicError,
     SlotNotOfferedError,
     SlotTakenError,
     TooEarlyError,
     TooLateError,
+    WorksElsewhereThenError,
 )
 from medbook.booking.models import Appointment
 from medbook.booking.states import Action, InvalidTransitionError, Status, next_status
 from medbook.clinics import repository as clinics_repository
+from medbook.clinics import service as clinics_service
 from medbook.clinics.models import Clinic, Practitioner, Service
 from medbook.errors import ForbiddenError, NotFoundError, UnprocessableError, sqlstate
 from medbook.identity.permissions import Actor, Permission, StaffPrincipal
 from medbook.patients import repository as patients_repository
+from medbook.patients import service as patients_service
 from medbook.patients.models import Patient
 from medbook.patients.service import ContactDetails, register_patient, update_contact
 from medbook.privacy import service as privacy
@@ -305,6 +309,15 @@ async def view_appointment(
     _check_access(appointment_id, appointment, actor, permission)
     assert appointment is not None
     return appointment, await repository.database_now(session)
+
+
+async def view_booking_now(
+    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor
+) -> tuple[Appointment, datetime]:
+    """The booking as it stands now (where a reschedule moved it, perhaps to another clinic),
+    if the actor may see it there."""
+    current = await repository.booking_now(session, appointment_id)
+    return await view_appointment(session, current or appointment_id, actor)
 
 
 async def release_hold(session: AsyncSession, hold_id: uuid.UUID, actor: Actor) -> None:
@@ -599,7 +612,13 @@ async def block_time(
     end: datetime,
     reason: str,
 ) -> Appointment:
-    """Take a practitioner out of the book (meeting, break, home visit)."""
+    """Take a practitioner out of the book (meeting, break, home visit) at one clinic.
+
+    Only at a clinic where the staff member may block time and the practitioner works then (has
+    a template line there), and only that clinic's time: a block over the practitioner's hours
+    at another clinic would take them from that clinic's book, where its desk can neither see
+    the block nor remove it. Time away from every clinic is time off, for their managers.
+    """
     staff.require(Permission.BLOCK_TIME, clinic_id)
     if end <= start:
         raise UnprocessableError("A block must end after it starts.", code="invalid_period")
@@ -609,6 +628,7 @@ async def block_time(
             code="invalid_period",
         )
     await _require_clinic_and_practitioner(session, clinic_id, practitioner_id)
+    await _require_only_this_clinics_time(session, clinic_id, practitioner_id, start, end)
     return await _take_time(
         session,
         {
@@ -623,6 +643,32 @@ async def block_time(
             "note": reason,
         },
     )
+
+
+async def _require_only_this_clinics_time(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    practitioner_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+) -> None:
+    places = await clinics_service.workplaces(session, practitioner_id, start, end)
+    if not any(place.clinic.id == clinic_id for place in places):
+        raise PractitionerNotAtClinicError(
+            "This practitioner does not work at this clinic then (no weekly hours here in that "
+            "period): block time only where they work."
+        )
+    elsewhere = next(
+        (place for place in places if place.clinic.id != clinic_id and place.hours), None
+    )
+    if elsewhere is not None:
+        assert elsewhere.hours is not None
+        tz = ZoneInfo(elsewhere.clinic.timezone)
+        raise WorksElsewhereThenError(
+            f"In that period the practitioner works at {elsewhere.clinic.name} (from "
+            f"{elsewhere.hours.start.astimezone(tz):%Y-%m-%d %H:%M}): block only this clinic's "
+            "time, and ask their managers to record time off for an absence everywhere."
+        )
 
 
 async def remove_block(
@@ -728,6 +774,7 @@ class PatientVisits:
     patient: Patient
     appointments: Sequence[Appointment]
     now: datetime
+    known_here: bool  # a patient of one of those clinics; if not, no contact details are shown
 
 
 async def patient_visits(
@@ -739,7 +786,9 @@ async def patient_visits(
     upcoming: bool,
 ) -> PatientVisits:
     """For the desk answering "when is my appointment?": the patient's bookings at the clinics
-    where the staff member may see patients, never elsewhere. Each look is audited."""
+    where the staff member may see patients, never elsewhere. Each look is audited. A patient
+    of other clinics only (found at the desk by a whole identifier, ADR 0009) comes without
+    contact details."""
     clinics = staff.clinics_with(Permission.VIEW_PATIENTS)
     if clinics == frozenset():
         raise ForbiddenError(
@@ -760,7 +809,8 @@ async def patient_visits(
         subject_id=patient_id,
         results=len(rows),
     )
-    return PatientVisits(patient, rows, await repository.database_now(session))
+    known_here = await patients_service.known_at(session, staff, patient_id)
+    return PatientVisits(patient, rows, await repository.database_now(session), known_here)
 
 
 async def calendar_entry(

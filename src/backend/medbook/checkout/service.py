@@ -8,6 +8,7 @@ after the hold ran out takes the time back if it is free, and is refunded in ful
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -294,11 +295,18 @@ async def staff_refund(
     amount_cents: int,
     note: str,
 ) -> tuple[Refund, Appointment]:
-    """A refund staff choose to make (all or part), with the reason they give."""
-    payment = await _payment_for(session, Actor(staff=staff), payment_id)
-    appointment, _ = await booking.view_appointment(
-        session, payment.appointment_id, Actor(staff=staff)
-    )
+    """A refund staff choose to make (all or part), with the reason they give: by a manager of
+    the clinic the booking is at now (a reschedule may have moved it from the clinic it was
+    paid at; its payment stays with the row it was made for)."""
+    payment = await payments_repository.get_payment(session, payment_id, for_update=True)
+    appointment = None
+    if payment is not None:
+        with contextlib.suppress(AppointmentNotFoundError):
+            appointment, _ = await booking.view_booking_now(
+                session, payment.appointment_id, Actor(staff=staff)
+            )
+    if payment is None or appointment is None:
+        raise PaymentNotFoundError(f"There is no payment {payment_id} you can access.")
     staff.require(Permission.REFUND, appointment.clinic_id)
     refund = await payments.request_refund(
         session,

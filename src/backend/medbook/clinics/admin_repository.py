@@ -88,6 +88,19 @@ async def clinics_of(
     return clinics
 
 
+async def current_clinics_of(session: AsyncSession, practitioner_id: uuid.UUID) -> list[Clinic]:
+    """The clinics where the practitioner has template lines in force today or later."""
+    in_force = select(WeeklyAvailability.clinic_id).where(
+        WeeklyAvailability.practitioner_id == practitioner_id,
+        or_(
+            WeeklyAvailability.valid_until.is_(None),
+            WeeklyAvailability.valid_until >= func.current_date(),
+        ),
+    )
+    query = select(Clinic).where(Clinic.id.in_(in_force)).order_by(Clinic.name)
+    return list((await session.scalars(query)).all())
+
+
 async def registration_number_taken(session: AsyncSession, number: str) -> bool:
     query = select(Practitioner.id).where(Practitioner.registration_number == number)
     return (await session.execute(query)).first() is not None

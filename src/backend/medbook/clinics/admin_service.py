@@ -8,6 +8,12 @@ every clinic) manages everything. Services are shared by every clinic, so only a
 clinic may create or change one. Staff with no role at the row's clinic get the same 404 as for
 an id that does not exist; staff who work there but may not manage it get 403 not_permitted.
 
+What reaches beyond one clinic needs a manager of each clinic it reaches. Whether a practitioner
+is bookable and for what (active, services) is theirs at every clinic where they work. Time off
+takes them away from every clinic whose hours it covers. A practitioner who works elsewhere
+joins a manager's clinic only through a manager of a clinic they already work at (or an
+administrator); one who works nowhere yet may be given hours by any manager.
+
 Nothing here touches an appointment. A change that takes working time away answers the future
 confirmed appointments it leaves outside the new timetable (its `conflicts`), so the desk can
 call those patients; the appointments stay exactly as they were.
@@ -31,6 +37,7 @@ from medbook.audit import service as audit
 from medbook.audit.service import AuditContext
 from medbook.clinics import admin_repository as repository
 from medbook.clinics import repository as catalogue
+from medbook.clinics import service as clinics_service
 from medbook.clinics.admin_repository import BookedVisit, TemplateLine
 from medbook.clinics.errors import (
     AvailabilityNotFoundError,
@@ -151,6 +158,34 @@ async def _managed_practitioner(
         raise PractitionerNotFoundError(f"There is no practitioner {practitioner_id}.")
     _require_practitioner_manager(staff, practitioner_id, clinics)
     return practitioner
+
+
+def _require_manager_of_each(staff: StaffPrincipal, clinics: Iterable[Clinic], what: str) -> None:
+    """403 unless they manage every one of these clinics, naming the first they do not."""
+    unmanaged = next((clinic for clinic in clinics if not staff.may(MANAGE, clinic.id)), None)
+    if unmanaged is not None:
+        raise ForbiddenError(
+            f"{what} also reaches {unmanaged.name}, which you do not manage: ask its manager "
+            "or an administrator.",
+            code="not_permitted",
+        )
+
+
+async def _require_manager_of_hours(
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    practitioner_id: uuid.UUID,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> None:
+    """Time off takes the practitioner away wherever it covers their hours: only someone who
+    manages each of those clinics may record or lift it."""
+    places = await clinics_service.workplaces(session, practitioner_id, starts_at, ends_at)
+    _require_manager_of_each(
+        staff,
+        (place.clinic for place in places if place.hours is not None),
+        "This time off",
+    )
 
 
 def _require_every_clinic(staff: StaffPrincipal) -> None:
@@ -282,13 +317,18 @@ async def update_practitioner(
     answered as conflicts.
     """
     practitioner = await _managed_practitioner(session, staff, practitioner_id)
+    offered = {service.id for service in practitioner.services}
+    if (changes.active is not None and changes.active != practitioner.active) or (
+        changes.service_ids is not None and set(changes.service_ids) != offered
+    ):
+        clinics = await repository.current_clinics_of(session, practitioner_id)
+        _require_manager_of_each(staff, clinics, "Whether and for what they are bookable")
     changed_fields = []
     for name in ("title", "full_name", "profession", "active"):
         value = getattr(changes, name)
         if value is not None and value != getattr(practitioner, name):
             setattr(practitioner, name, value)
             changed_fields.append(name)
-    offered = {service.id for service in practitioner.services}
     added: list[uuid.UUID] = []
     removed: set[uuid.UUID] = set()
     if changes.service_ids is not None:
@@ -585,6 +625,12 @@ async def create_availability(
     await _managed_clinic(session, staff, line.clinic_id)
     if await repository.lock_practitioner(session, line.practitioner_id) is None:
         raise PractitionerNotFoundError(f"There is no practitioner {line.practitioner_id}.")
+    clinics = (await repository.clinics_of(session, [line.practitioner_id])).get(
+        line.practitioner_id, set()
+    )
+    if clinics:
+        # Already working somewhere: another clinic's practitioner is not taken by adding hours.
+        _require_practitioner_manager(staff, line.practitioner_id, clinics)
     await _check_line_fits(session, line, exclude_id=None)
     row = WeeklyAvailability(**asdict(line))
     session.add(row)
@@ -708,6 +754,7 @@ async def create_time_off(
     await _managed_practitioner(session, staff, practitioner_id)
     if ends_at <= starts_at:
         raise InvalidTimeOffError(f"Time off must end after it starts ({starts_at} to {ends_at}).")
+    await _require_manager_of_hours(session, staff, practitioner_id, starts_at, ends_at)
     clashes = await repository.overlapping_time_off(session, practitioner_id, starts_at, ends_at)
     if clashes:
         clash = clashes[0]
@@ -753,6 +800,7 @@ async def delete_time_off(
     row = await repository.get_time_off(session, time_off_id, again=True)
     if row is None:
         raise missing
+    await _require_manager_of_hours(session, staff, row.practitioner_id, row.starts_at, row.ends_at)
     await session.delete(row)
     await session.flush()
     await audit.record(

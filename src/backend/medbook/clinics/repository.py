@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select, true
+from sqlalchemy import bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -105,3 +105,24 @@ async def booking_target(
     if row is None:
         return None
     return row[0], row[1], row[2], row[3], row[4]
+
+
+async def template_lines_during(
+    session: AsyncSession, practitioner_id: uuid.UUID, first_day: date, last_day: date
+) -> Sequence[tuple[Clinic, WeeklyAvailability]]:
+    """The practitioner's weekly template lines valid on some day of first_day..last_day, each
+    with its clinic: where they work over that period."""
+    query = (
+        select(Clinic, WeeklyAvailability)
+        .join(WeeklyAvailability, WeeklyAvailability.clinic_id == Clinic.id)
+        .where(
+            WeeklyAvailability.practitioner_id == practitioner_id,
+            WeeklyAvailability.valid_from <= last_day,
+            or_(
+                WeeklyAvailability.valid_until.is_(None),
+                WeeklyAvailability.valid_until >= first_day,
+            ),
+        )
+        .order_by(Clinic.name, WeeklyAvailability.id)
+    )
+    return [(clinic, line) for clinic, line in (await session.execute(query)).all()]

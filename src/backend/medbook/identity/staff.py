@@ -9,8 +9,16 @@ whichever API process answers. The errors that refuse them keep the request's wr
 counter and the audit row) even though the request fails.
 
 Administration: an administrator grants any role, at any clinic or at every clinic; a clinic
-manager grants only MANAGER_GRANTABLE roles, only at their clinics, and acts only on accounts
-whose every grant they could have made themselves. Nobody administers their own account here.
+manager grants only MANAGER_GRANTABLE roles, only at their clinics. Nobody administers their own
+account here.
+
+Who manages whom: a staff member manages another account when they could have made every one of
+its grants themselves (`has_authority_over`); an account with no grant at all is managed only by
+an administrator of every clinic. Only a managed account may be given a role, deactivated,
+reactivated, reset or unlocked, or be read: a manager never reaches someone who outranks them or
+who also works where the manager does not. An account with no role at a clinic the caller
+manages does not exist for them (the same 404 as a made-up id); one at their clinic that they do
+not manage is a 403. Taking a role back needs the same: the answer shows the account.
 """
 
 from __future__ import annotations
@@ -519,15 +527,19 @@ async def list_staff(db: AsyncSession, principal: StaffPrincipal) -> list[StaffV
     by_member: dict[uuid.UUID, list[GrantRow]] = {}
     for grant in grants:
         by_member.setdefault(grant.staff_id, []).append(grant)
-    return [_present(account, by_member.get(account.id, [])) for account in accounts]
+    return [
+        _present(account, by_member.get(account.id, []))
+        for account in accounts
+        if has_authority_over(principal, [_as_grant(g) for g in by_member.get(account.id, [])])
+    ]
 
 
 async def get_staff(db: AsyncSession, principal: StaffPrincipal, staff_id: uuid.UUID) -> StaffView:
-    clinics = _require_staff_manager(principal)
-    view = await _view(db, staff_id)
-    if clinics is not None and not any(grant.clinic_id in clinics for grant in view.grants):
-        raise ForbiddenError("That account is not at a clinic you manage.", code="not_permitted")
-    return view
+    """An account they manage, or their own."""
+    if principal.staff_id == staff_id:
+        _require_staff_manager(principal)
+        return await _view(db, staff_id)
+    return await _managed_account(db, principal, staff_id)
 
 
 async def grant_role(
@@ -538,10 +550,9 @@ async def grant_role(
     *,
     context: AuditContext,
 ) -> StaffView:
-    _require_staff_manager(principal)
-    _not_own_account(principal, staff_id)
+    """Give a role to an account they manage, if they may grant that role there."""
     _require_grantable(principal, grant)
-    await _account(db, staff_id)
+    await _managed_account(db, principal, staff_id)
     if grant.clinic_id is not None and not await repository.clinic_exists(db, grant.clinic_id):
         raise ClinicNotFoundError("There is no clinic with that id.")
     created = await repository.add_grant(
@@ -561,15 +572,14 @@ async def revoke_role(
     *,
     context: AuditContext,
 ) -> StaffView:
-    _require_staff_manager(principal)
-    _not_own_account(principal, staff_id)
-    account = await _account(db, staff_id)
+    """Take a role away from an account they manage."""
+    view = await _managed_account(db, principal, staff_id)
     row = await repository.get_grant(db, grant_id)
     if row is None or row.staff_id != staff_id:
         raise GrantNotFoundError("That account has no such role grant.")
     grant = Grant(row.role, row.clinic_id)
     _require_grantable(principal, grant)
-    if account.active and _is_organisation_administrator(grant):
+    if view.active and _is_organisation_administrator(grant):
         await _keep_an_administrator(db, staff_id)
     await repository.delete_grant(db, grant_id)
     await _record_grant(db, "staff.role.revoked", context, staff_id, grant)
@@ -585,7 +595,7 @@ async def set_active(
     context: AuditContext,
 ) -> StaffView:
     """Deactivate (every session ends at once) or reactivate an account."""
-    view = await _view_under_authority(db, principal, staff_id)
+    view = await _managed_account(db, principal, staff_id)
     if view.active == active:
         return view
     if not active:
@@ -614,7 +624,7 @@ async def reset_factors(
 ) -> StaffView:
     """For a lost phone: the authenticator and recovery codes are forgotten, every session
     ends, and the member enrols again at their next sign-in."""
-    await _view_under_authority(db, principal, staff_id)
+    await _managed_account(db, principal, staff_id)
     await repository.clear_second_factor(db, staff_id)
     ended = await revoke_all_sessions(db, kind="staff", subject_id=staff_id)
     await audit.record(
@@ -632,7 +642,7 @@ async def unlock(
     db: AsyncSession, principal: StaffPrincipal, staff_id: uuid.UUID, *, context: AuditContext
 ) -> StaffView:
     """End a lockout early (the member has been reached and it was them)."""
-    await _view_under_authority(db, principal, staff_id)
+    await _managed_account(db, principal, staff_id)
     await repository.clear_failures(db, staff_id)
     await audit.record(db, "staff.unlocked", context, subject_kind=STAFF, subject_id=staff_id)
     return await _view(db, staff_id)
@@ -837,12 +847,15 @@ async def _view(db: AsyncSession, staff_id: uuid.UUID) -> StaffView:
     return _present(account, await repository.grants_of(db, [staff_id]))
 
 
-async def _view_under_authority(
+async def _managed_account(
     db: AsyncSession, principal: StaffPrincipal, staff_id: uuid.UUID
 ) -> StaffView:
-    _require_staff_manager(principal)
+    """The account, once the principal is known to manage it (see the module's docstring)."""
+    clinics = _require_staff_manager(principal)
     _not_own_account(principal, staff_id)
     view = await _view(db, staff_id)
+    if clinics is not None and not any(grant.clinic_id in clinics for grant in view.grants):
+        raise StaffNotFoundError("There is no staff account with that id.")
     if not has_authority_over(principal, [_as_grant(g) for g in view.grants]):
         raise ForbiddenError(
             "That account has roles beyond the ones you may manage.", code="not_permitted"

@@ -10,6 +10,8 @@ from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select,
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from medbook.booking.models import Appointment
+from medbook.booking.states import Status
 from medbook.patients.models import Patient
 
 
@@ -30,6 +32,23 @@ async def patients_by_ids(
     return (await session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))).all()
 
 
+def _booked_at(clinic_ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    """The patient has a booking at one of these clinics, now or ever: a patient of theirs.
+
+    A hold counts only while it lives; one that ran out or was given back never was a booking.
+    """
+    return exists().where(
+        Appointment.patient_id == Patient.id,
+        Appointment.clinic_id.in_(clinic_ids),
+        Appointment.kind == "appointment",
+        Appointment.status.not_in([Status.EXPIRED, Status.RELEASED]),
+        or_(Appointment.status != Status.HELD, Appointment.hold_expires_at > func.now()),
+    )
+
+
+_BY_NAME = (Patient.full_name.asc().nulls_last(), Patient.created_at, Patient.id)
+
+
 async def find_patients(
     session: AsyncSession,
     *,
@@ -37,10 +56,12 @@ async def find_patients(
     phone_digits: str | None,
     nric_tail: str | None,
     nric_index: bytes | None,
+    booked_at: Collection[uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Patient]:
     """Patients matching any of the criteria given: a part of the name (any case), digits within
-    the phone number, the end of the masked NRIC, or the NRIC's blind index."""
+    the phone number, the end of the masked NRIC, or the NRIC's blind index. Only patients with
+    a booking at one of the `booked_at` clinics, unless that is None."""
     matches: list[ColumnElement[bool]] = [Patient.full_name.icontains(name_part, autoescape=True)]
     if phone_digits is not None:
         # Stored as E.164: the digits after the "+".
@@ -49,13 +70,42 @@ async def find_patients(
         matches.append(Patient.nric_masked.endswith(nric_tail, autoescape=True))
     if nric_index is not None:
         matches.append(Patient.nric_index == nric_index)
-    query = (
-        select(Patient)
-        .where(or_(*matches))
-        .order_by(Patient.full_name.asc().nulls_last(), Patient.created_at, Patient.id)
-        .limit(limit)
-    )
+    query = select(Patient).where(or_(*matches)).order_by(*_BY_NAME).limit(limit)
+    if booked_at is not None:
+        query = query.where(_booked_at(booked_at))
     return (await session.scalars(query)).all()
+
+
+async def find_by_identifier(
+    session: AsyncSession,
+    *,
+    nric_index: bytes | None,
+    phone: str | None,
+    excluding: Collection[uuid.UUID],
+    limit: int,
+) -> Sequence[Patient]:
+    """Patients whose whole NRIC (by its blind index) or whole phone number (E.164) is this."""
+    matches: list[ColumnElement[bool]] = []
+    if nric_index is not None:
+        matches.append(Patient.nric_index == nric_index)
+    if phone is not None:
+        matches.append(Patient.phone == phone)
+    if not matches or limit <= 0:
+        return []
+    query = select(Patient).where(or_(*matches)).order_by(*_BY_NAME).limit(limit)
+    if excluding:
+        query = query.where(Patient.id.not_in(excluding))
+    return (await session.scalars(query)).all()
+
+
+async def booked_at(
+    session: AsyncSession, patient_ids: Collection[uuid.UUID], clinic_ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these patients have a booking at one of these clinics."""
+    if not patient_ids or not clinic_ids:
+        return set()
+    query = select(Patient.id).where(Patient.id.in_(patient_ids), _booked_at(clinic_ids))
+    return set((await session.scalars(query)).all())
 
 
 async def has_contact_details(session: AsyncSession, patient_id: uuid.UUID) -> bool:

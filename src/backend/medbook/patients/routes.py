@@ -39,8 +39,10 @@ SearchQuery = Annotated[
         strip_whitespace=True, min_length=3, max_length=100, pattern=SINGLE_LINE_PATTERN
     ),
     Query(
-        description="A part of the name, the phone number (any formatting, e.g. 9123 4567), "
-        "the end of the NRIC as shown masked (373D or S****373D), or a whole NRIC.",
+        description="Your clinics' patients: a part of the name, the phone number (any "
+        "formatting, e.g. 9123 4567), the end of the NRIC as shown masked (373D or S****373D), "
+        "or a whole NRIC. Patients of other clinics only by their whole NRIC/FIN or whole phone "
+        "number.",
     ),
 ]
 
@@ -54,4 +56,4 @@ async def search_patients(
     q: SearchQuery, session: DbSession, staff: StaffMember, key: AppDataKey, audit: Audit
 ) -> list[PatientMatchOut]:
     found = await service.search_patients(session, staff, q, key, audit)
-    return [PatientMatchOut.from_row(patient) for patient in found]
+    return [PatientMatchOut.from_match(match) for match in found]

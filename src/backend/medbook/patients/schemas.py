@@ -9,7 +9,7 @@ import phonenumbers
 from pydantic import AfterValidator, BaseModel, Field
 
 from medbook.patients.models import Patient
-from medbook.patients.service import ContactDetails
+from medbook.patients.service import ContactDetails, PatientMatch
 from medbook.schemas import SingleLine, StrictModel
 
 
@@ -64,15 +64,42 @@ class PatientSummaryOut(BaseModel):
 
     id: uuid.UUID
     full_name: str | None
-    phone: str | None
+    phone: str | None = Field(
+        description="Null for a patient of another clinic only (found by a whole identifier)."
+    )
     nric_masked: str | None = Field(description="S****567A; never in full.")
 
     @classmethod
-    def from_row(cls, patient: Patient) -> Self:
-        return cls.model_validate(patient, from_attributes=True)
+    def from_row(cls, patient: Patient, *, known_here: bool = True) -> Self:
+        """`known_here` False: a patient of other clinics only, shown without contact details."""
+        return cls.model_validate(
+            {
+                "id": patient.id,
+                "full_name": patient.full_name,
+                "phone": patient.phone if known_here else None,
+                "nric_masked": patient.nric_masked,
+            }
+        )
 
 
 class PatientMatchOut(PatientSummaryOut):
     """A patient found by the desk's search."""
 
     email: str | None
+    known_here: bool = Field(
+        description="True: a patient of a clinic where you may see patients (a booking there). "
+        "False: registered at another clinic only, found by the whole NRIC/FIN or phone number "
+        "they gave; their contact details are not shown until they book here."
+    )
+
+    @classmethod
+    def from_match(cls, match: PatientMatch) -> PatientMatchOut:
+        patient, known_here = match.patient, match.known_here
+        return cls(
+            id=patient.id,
+            full_name=patient.full_name,
+            phone=patient.phone if known_here else None,
+            nric_masked=patient.nric_masked,
+            email=patient.email if known_here else None,
+            known_here=known_here,
+        )

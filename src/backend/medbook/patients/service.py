@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
+import phonenumbers
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,40 +109,102 @@ class SearchTerms:
     phone_digits: str | None
     nric_tail: str | None
     nric: str | None  # a whole NRIC/FIN, found by its blind index
+    phone: str | None  # a whole, valid phone number, in E.164 as stored
 
 
 def search_terms(query: str) -> SearchTerms:
     """Read the desk's query as a phone number, the end of an NRIC or a whole NRIC. Pure."""
     squeezed = re.sub(r"\s+", "", query).upper()
     digits = re.sub(r"\D", "", query)
-    phone = digits if _PHONE_LIKE.fullmatch(query) and len(digits) >= 3 else None
+    phone_like = _PHONE_LIKE.fullmatch(query) is not None
+    phone = digits if phone_like and len(digits) >= 3 else None
     tail = squeezed if _NRIC_TAIL.fullmatch(squeezed) else None
     try:
         whole: str | None = nrics.normalise_nric(squeezed)
     except ValueError:
         whole = None
-    return SearchTerms(phone, tail, whole)
+    return SearchTerms(phone, tail, whole, whole_phone(query) if phone_like else None)
+
+
+def whole_phone(text: str) -> str | None:
+    """The phone number in E.164 if `text` is a whole, valid one (Singapore's unless it says
+    otherwise), else None."""
+    try:
+        number = phonenumbers.parse(text, "SG")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientMatch:
+    """A patient found at the desk. `known_here`: they have a booking at a clinic where the
+    staff member may see patients; otherwise they were found only by a whole identifier they
+    gave, and the desk is shown no more than it needs to book them (not their contact details)."""
+
+    patient: Patient
+    known_here: bool
 
 
 async def search_patients(
     session: AsyncSession, staff: StaffPrincipal, query: str, key: DataKey, audit: AuditContext
-) -> Sequence[Patient]:
-    """Find patients for the desk by a part of the name, the phone number (any formatting) or
-    the end of the NRIC as staff see it masked. A whole NRIC is matched by its blind index:
-    nothing is decrypted. Each search is audited with its number of results, never its text."""
-    if staff.clinics_with(Permission.VIEW_PATIENTS) == frozenset():
+) -> list[PatientMatch]:
+    """Find patients for the desk (ADR 0009).
+
+    The patients of the clinics where the staff member may see patients (a booking there, now
+    or ever) by a part of the name, the phone number (any formatting) or the end of the NRIC as
+    staff see it masked. A patient of another clinic only by a whole identifier the patient
+    gives at the desk: their whole NRIC/FIN (matched by its blind index: nothing is decrypted)
+    or their whole phone number, so that a first visit here is booked on their record instead
+    of a duplicate. Each search is audited with its number of results, never its text, and
+    each patient found by an identifier is audited by id.
+    """
+    clinics = staff.clinics_with(Permission.VIEW_PATIENTS)
+    if clinics == frozenset():
         raise ForbiddenError(
             f"Your role does not allow {Permission.VIEW_PATIENTS.value} at any clinic.",
             code="not_permitted",
         )
     terms = search_terms(query)
-    found = await repository.find_patients(
+    nric_index = key.blind_index(terms.nric, purpose=nrics.PURPOSE) if terms.nric else None
+    own = await repository.find_patients(
         session,
         name_part=query,
         phone_digits=terms.phone_digits,
         nric_tail=terms.nric_tail,
-        nric_index=key.blind_index(terms.nric, purpose=nrics.PURPOSE) if terms.nric else None,
+        nric_index=nric_index,
+        booked_at=clinics,
         limit=SEARCH_LIMIT,
     )
+    found = [PatientMatch(patient, known_here=True) for patient in own]
+    if clinics is not None:
+        elsewhere = await repository.find_by_identifier(
+            session,
+            nric_index=nric_index,
+            phone=terms.phone,
+            excluding={patient.id for patient in own},
+            limit=SEARCH_LIMIT - len(own),
+        )
+        found += [PatientMatch(patient, known_here=False) for patient in elsewhere]
     await record(session, "patient.search", audit, results=len(found))
+    for match in found:
+        if not match.known_here:
+            await record(
+                session,
+                "patient.found_by_identifier",
+                audit,
+                subject_kind="patient",
+                subject_id=match.patient.id,
+                by="nric" if terms.nric else "phone",
+            )
     return found
+
+
+async def known_at(session: AsyncSession, staff: StaffPrincipal, patient_id: uuid.UUID) -> bool:
+    """Is the patient one of a clinic where the staff member may see patients?"""
+    clinics = staff.clinics_with(Permission.VIEW_PATIENTS)
+    if clinics is None:
+        return True
+    return patient_id in await repository.booked_at(session, [patient_id], clinics)
