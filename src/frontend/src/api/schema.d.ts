@@ -2097,11 +2097,19 @@ export interface components {
              */
             id: string;
             /**
+             * Known Here
+             * @description True: a patient of a clinic where you may see patients (a booking there). False: registered at another clinic only, found by the whole NRIC/FIN or phone number they gave; their contact details are not shown until they book here.
+             */
+            known_here: boolean;
+            /**
              * Nric Masked
              * @description S****567A; never in full.
              */
             nric_masked: string | null;
-            /** Phone */
+            /**
+             * Phone
+             * @description Null for a patient of another clinic only (found by a whole identifier).
+             */
             phone: string | null;
         };
         /** PatientOut */
@@ -2145,7 +2153,10 @@ export interface components {
              * @description S****567A; never in full.
              */
             nric_masked: string | null;
-            /** Phone */
+            /**
+             * Phone
+             * @description Null for a patient of another clinic only (found by a whole identifier).
+             */
             phone: string | null;
         };
         /** PatientVisitsOut */
@@ -9856,7 +9867,7 @@ export interface operations {
     search_patients_api_v1_staff_patients_get: {
         parameters: {
             query: {
-                /** @description A part of the name, the phone number (any formatting, e.g. 9123 4567), the end of the NRIC as shown masked (373D or S****373D), or a whole NRIC. */
+                /** @description Your clinics' patients: a part of the name, the phone number (any formatting, e.g. 9123 4567), the end of the NRIC as shown masked (373D or S****373D), or a whole NRIC. Patients of other clinics only by their whole NRIC/FIN or whole phone number. */
                 q: string;
             };
             header?: never;
