@@ -13,7 +13,7 @@ export UV_LINK_MODE ?= copy
 PG_SERVICE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 WEB := src/frontend
 
-.PHONY: help run dev test lint typecheck pytest test-pg bench bench-realtime bench-web openapi api migrate seed clean peers web web-check
+.PHONY: help run dev test lint typecheck audit pytest test-pg bench bench-realtime bench-web openapi api migrate seed clean peers web web-check
 
 help:
 	@echo "make run      install what is missing, migrate, seed demo data, serve on http://localhost:8000"
@@ -77,7 +77,7 @@ migrate: .venv/.synced
 seed: .venv/.synced
 	$(RUN) medbook seed-demo
 
-test: lint typecheck web-check pytest
+test: lint typecheck audit web-check pytest
 
 lint: .venv/.synced
 	$(RUN) ruff check src/backend tests
@@ -85,6 +85,10 @@ lint: .venv/.synced
 
 typecheck: .venv/.synced
 	$(RUN) mypy
+
+# Known vulnerabilities in our Python and npm dependencies (ruff's S rules cover bandit's).
+audit: .venv/.synced peers $(WEB)/node_modules/.installed
+	scripts/audit.sh
 
 pytest: .venv/.synced peers web
 	$(RUN) pytest
