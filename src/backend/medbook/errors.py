@@ -180,8 +180,8 @@ class Fault:
 DATABASE_UNAVAILABLE = Fault(
     503,
     "database_unavailable",
-    "The booking system cannot reach its database right now. Nothing was changed; please try "
-    "again in a moment.",
+    "The booking system cannot reach its database right now. Please try again in a moment; "
+    "send a booking again with the same Idempotency-Key and it is made once.",
     retry_after=2,
 )
 BUSY = Fault(
