@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -272,3 +273,39 @@ async def test_a_ten_second_outage_answers_503_and_recovers_at_once(
     assert socket.close_code in (1013, 4401), socket.close_code
     assert closed_at[0] - back < 5, f"closed {closed_at[0] - back:.1f} s after the return"
     print(f"socket closed {socket.close_code}, {closed_at[0] - began:.1f} s into the outage")
+
+
+async def test_an_exhausted_pool_answers_503_and_keeps_the_connection(
+    database_url: str, session: AsyncSession, tmp_path: Path
+) -> None:
+    """Two pooled connections, both stuck behind a lock the test holds: the other requests
+    wait their pool timeout and get 503 with Retry-After, on connections that stay usable."""
+    await make_world(session)
+    server = start_live_server(
+        database_url,
+        tmp_path / "server.log",
+        MEDBOOK_DB_POOL_SIZE="2",
+        MEDBOOK_DB_POOL_OVERFLOW="0",
+        MEDBOOK_DB_POOL_TIMEOUT_SECONDS="0.5",
+        MEDBOOK_HOLD_EXPIRY_WORKER="false",
+    )
+    try:
+        await session.execute(text("LOCK TABLE clinics IN ACCESS EXCLUSIVE MODE"))
+        limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=20) as http:
+            waiting = [asyncio.create_task(http.get("/api/v1/clinics")) for _ in range(20)]
+            await asyncio.sleep(1.5)
+            await session.rollback()  # the lock goes; the two stuck requests finish
+            answers = await asyncio.gather(*waiting)
+            again = await asyncio.gather(*(http.get("/api/v1/clinics") for _ in range(20)))
+    finally:
+        stop_live_server(server)
+
+    statuses = sorted(answer.status_code for answer in answers)
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses.count(503) >= 10, statuses
+    for refused in (answer for answer in answers if answer.status_code == 503):
+        assert refused.headers["retry-after"] == "2"
+        assert refused.json()["code"] == "database_unavailable"
+    assert [answer.status_code for answer in again] == [200] * 20
+    assert "Traceback" not in server.log_path.read_text()
