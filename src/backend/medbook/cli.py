@@ -19,12 +19,13 @@ from medbook.data_key import DataKey, DataKeyError
 from medbook.db import create_engine, database_url, session_factory
 from medbook.identity.cli import keys_app
 from medbook.identity.keys import KeySetError, RelyingPartyKeys, rp_keys_path
-from medbook.identity.staff_cli import create_admin
+from medbook.identity.staff_cli import create_admin, staff_app
 from medbook.settings import REPO_ROOT, get_settings
 
 app = typer.Typer(help="Medical Inc. booking platform.", no_args_is_help=True, add_completion=False)
 app.add_typer(keys_app, name="keys")
 app.add_typer(payments_app, name="payments")
+app.add_typer(staff_app, name="staff")
 app.command("create-admin")(create_admin)
 
 

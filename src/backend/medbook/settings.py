@@ -123,11 +123,22 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(
         default=12, ge=1, description="No session outlives this, however active."
     )
-    staff_max_failed_sign_ins: int = Field(
-        default=5, ge=1, description="Failed passwords or codes in a row before a staff lockout."
+    # Staff sign-in throttling (ADR 0008): per email and client address, never account-wide.
+    staff_sign_in_free_failures: int = Field(
+        default=3,
+        ge=0,
+        description="Failed passwords or codes for one email from one address before delays start.",
     )
-    staff_lockout_minutes: int = Field(
-        default=15, ge=1, description="How long a locked staff account stays locked."
+    staff_sign_in_first_delay_seconds: int = Field(
+        default=5, ge=1, description="The first delay; each further failure doubles it."
+    )
+    staff_sign_in_longest_delay_seconds: int = Field(
+        default=900, ge=1, description="No delay grows longer than this."
+    )
+    staff_sign_in_forget_after_hours: int = Field(
+        default=24,
+        ge=1,
+        description="A failure this long after the one before starts the count again.",
     )
     rate_limit_storage: str = Field(
         default="memory://",
