@@ -143,7 +143,14 @@ class Settings(BaseSettings):
     rate_limit_storage: str = Field(
         default="memory://",
         description="Where rate-limit counters live (`limits` storage URI). memory:// counts per "
-        "process; use redis://host:6379 to share them across API processes.",
+        "process (one process only: `serve --workers N` refuses it); redis://host:6379 (or "
+        "rediss://) shares them between every API process. Unreachable: limits fail open, "
+        "with a warning.",
+    )
+    rate_limit_key_prefix: str = Field(
+        default="medbook",
+        description="Prefix of the rate-limit keys in the shared store (one per deployment "
+        "sharing a Redis, or per test run).",
     )
     sign_in_rate_limit: str = Field(
         default="10/minute", description="Sign-in attempts allowed per client address."
