@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +35,7 @@ from tests.identity.staff_helpers import (
     ADMIN,
     FAST_HASHER,
     SECOND_FACTOR,
+    SIGN_IN,
     Member,
     actions,
     audit_rows,
@@ -51,6 +53,7 @@ from tests.identity.staff_helpers import (
     with_cookie,
     wrong_code,
 )
+from tests.live import LiveServer, start_live_server, stop_live_server
 
 OWN_DESK = "192.0.2.10"
 ATTACKER = "203.0.113.66"
@@ -460,3 +463,53 @@ async def test_a_burst_of_guesses_sent_at_once_gets_no_more_than_a_slow_run(
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [401] * 4 + [429] * 16
     assert [row.failures for row in await throttles_of(session, administrator.id)] == [4]
+
+
+# --- which address counts -----------------------------------------------------------------------
+
+
+def live_sign_in(
+    server: LiveServer, member: Member, forwarded_for: str, password: str = WRONG
+) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}{SIGN_IN}",
+        json={"email": member.email, "password": password},
+        headers={"X-Forwarded-For": forwarded_for},
+        timeout=30,
+    )
+
+
+async def test_a_made_up_forwarded_address_escapes_nothing_unless_a_balancer_is_trusted(
+    database_url: str, tmp_path: Path, administrator: Member
+) -> None:
+    unlimited = {"MEDBOOK_SIGN_IN_RATE_LIMIT": "1000/minute"}  # only the throttle here
+    # Given a real server as deployed by default (no load balancer's X-Forwarded-For believed),
+    server = start_live_server(database_url, tmp_path / "direct.log", **unlimited)
+    try:
+        # when an attacker sends each guess with a new made-up forwarded address,
+        for n in range(4):
+            assert live_sign_in(server, administrator, f"198.51.100.{n}").status_code == 401
+        # then they are still one client, and delayed.
+        again = live_sign_in(server, administrator, "198.51.100.99", administrator.password)
+        assert seen(again)[:2] == (429, "sign_in_throttled")
+    finally:
+        stop_live_server(server)
+    # Given a server behind a load balancer it trusts (here the test, at 127.0.0.1),
+    server = start_live_server(
+        database_url,
+        tmp_path / "balanced.log",
+        MEDBOOK_FORWARDED_ALLOW_IPS="127.0.0.1",
+        **unlimited,
+    )
+    try:
+        # when the attacker's client hammers the account through it,
+        for _ in range(4):
+            assert live_sign_in(server, administrator, ATTACKER).status_code == 401
+        refused = live_sign_in(server, administrator, ATTACKER, administrator.password)
+        assert seen(refused)[:2] == (429, "sign_in_throttled")
+        # then the owner's client, forwarded by the same balancer, is not held back.
+        owner = live_sign_in(server, administrator, OWN_DESK, administrator.password)
+        assert owner.status_code == 200
+        assert owner.json()["next"] == "enrol"
+    finally:
+        stop_live_server(server)

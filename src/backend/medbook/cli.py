@@ -164,7 +164,11 @@ def serve(
         log_level=settings.log_level,
         # Request lines are info-level: below that, skip formatting them at all.
         access_log=settings.log_level.lower() in ("debug", "info"),
-        proxy_headers=False,
+        # The client's address keys sign-in throttles and rate limits: X-Forwarded-For is
+        # believed only from the load balancers named here (none by default), else anyone
+        # could escape a throttle by making up a new address each time.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         # A subscription message is a few hundred bytes: refuse megabytes before parsing them.
         ws_max_size=65536,
         # Our context rather than uvicorn's: it sets the TLS 1.3 floor. None: plain HTTP.

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `medbook serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `medbook serve` listens on.")
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Addresses (comma-separated, or CIDR ranges) of the load balancers whose "
+        "X-Forwarded-For and X-Forwarded-Proto `medbook serve` believes. Empty: none, and the "
+        "connection's own address is the client's (behind a balancer, every client would share "
+        "the balancer's sign-in throttles and rate limits).",
+    )
 
     hold_ttl_seconds: int = Field(
         default=300, ge=1, description="How long a checkout hold keeps its slot (database clock)."
