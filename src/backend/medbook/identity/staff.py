@@ -360,7 +360,7 @@ async def pass_second_factor(
             remaining=remaining,
         )
         method = "recovery_code"
-    return await _complete_sign_in(db, settings, view, address, context, method)
+    return await _complete_sign_in(db, settings, view, account.id, address, context, method)
 
 
 async def start_enrolment(
@@ -405,7 +405,9 @@ async def confirm_enrolment(
         db, "staff.factor.enrolled", context, subject_kind=STAFF, subject_id=account.id
     )
     address = throttle.throttle_for(key, account.email, context.client_hash, account.id)
-    signed_in = await _complete_sign_in(db, settings, view, address, context, "enrolment")
+    signed_in = await _complete_sign_in(
+        db, settings, view, account.id, address, context, "enrolment"
+    )
     return signed_in, recovery_codes
 
 
@@ -771,12 +773,11 @@ async def _complete_sign_in(
     db: AsyncSession,
     settings: Settings,
     view: SessionView,
+    staff_id: uuid.UUID,
     address: throttle.Throttle,
     context: AuditContext,
     method: str,
 ) -> SignedIn:
-    staff_id = address.staff_id
-    assert staff_id is not None
     # A new token and a new CSRF token: nothing known before the second factor is good after.
     await revoke_session(db, view.id)
     await throttle.forget_address(db, address)
