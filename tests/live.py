@@ -65,7 +65,9 @@ def start_live_server(
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"{scheme}://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60  # a loaded CI machine can take a while
+    # Worker processes each import the app afresh: on a busy 2-core machine (and without
+    # cached bytecode) two of them took over 30 s to answer.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
@@ -75,7 +77,8 @@ def start_live_server(
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    process.kill()
+    # Not kill(): the parent must take its workers down with it, or they outlive the test.
+    stop_live_server(LiveServer(url, process, log_path))
     raise RuntimeError(f"server did not become ready:\n{log_path.read_text()}")
 
 

@@ -93,12 +93,19 @@ def handshake(port: int, context: ssl.SSLContext) -> str:
 def https_server(
     database_url: str, pki: Pki, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    # Two workers: uvicorn pickles the context factory into each, which must work too.
+    # Two workers: uvicorn pickles the context factory into each, which must work too. (Their
+    # rate-limit counters are their own: nothing here is about rate limits.)
     server = start_live_server(
         database_url,
         tmp_path_factory.mktemp("https-server") / "server.log",
         workers=2,
-        extra_args=["--tls-cert", str(pki.server.cert_path), "--tls-key", str(pki.server.key_path)],
+        extra_args=[
+            "--tls-cert",
+            str(pki.server.cert_path),
+            "--tls-key",
+            str(pki.server.key_path),
+            "--per-process-rate-limits",
+        ],
         scheme="https",
         verify=trusting(pki.trusted),
     )

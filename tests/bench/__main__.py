@@ -450,8 +450,15 @@ def main() -> None:
     generate_data_key(keys)
     generate_key_set(rp_keys_path(keys), rotate=False)
     if "booking" in chosen:
-        # One API process per core, as production would run them.
-        server = start_live_server(url, log, workers=API_WORKERS, MEDBOOK_KEYS_DIR=str(keys))
+        # One API process per core, as production would run them (with per-process rate-limit
+        # counters, as the figures before Redis-shared counters were measured).
+        server = start_live_server(
+            url,
+            log,
+            workers=API_WORKERS,
+            extra_args=["--per-process-rate-limits"],
+            MEDBOOK_KEYS_DIR=str(keys),
+        )
         try:
             report = asyncio.run(measure(url, server.url, today))
         finally:

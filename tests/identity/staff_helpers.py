@@ -24,6 +24,7 @@ from medbook.audit.service import AuditContext
 from medbook.identity import passwords, staff
 from medbook.identity.permissions import Grant, Role
 from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE
+from tests.auth import AppClient
 
 PASSWORD = "violet kettle on the harbour"
 SIGN_IN = "/api/v1/staff/auth/sign-in"
@@ -170,20 +171,52 @@ def everything_recorded(rows: list[AuditRow]) -> str:
     return json.dumps([row.detail for row in rows])
 
 
-async def failed_sign_ins(db: AsyncSession, staff_id: uuid.UUID) -> int:
-    count = (
-        await db.execute(
-            text("SELECT failed_sign_ins FROM staff_members WHERE id = :id"), {"id": staff_id}
-        )
-    ).scalar_one()
-    await db.rollback()
-    return int(count)
+@dataclass(frozen=True)
+class ThrottleRow:
+    every_address: bool  # the count of wrong codes from every address
+    failures: int
+    delaying: bool
 
 
-async def end_lockout(db: AsyncSession, staff_id: uuid.UUID) -> None:
-    """Time passes: the lockout ends a second ago (by the database clock)."""
-    await db.execute(
-        text("UPDATE staff_members SET locked_until = now() - interval '1 second' WHERE id = :id"),
+async def throttles_of(db: AsyncSession, staff_id: uuid.UUID) -> list[ThrottleRow]:
+    """The account's sign-in throttles, those per address first."""
+    result = await db.execute(
+        text(
+            "SELECT client_key IS NULL, failures, coalesce(blocked_until > now(), false) "
+            "FROM staff_sign_in_throttles WHERE staff_id = :id "
+            "ORDER BY client_key IS NULL, failures DESC"
+        ),
         {"id": staff_id},
     )
+    rows = [ThrottleRow(*row) for row in result.all()]
+    await db.rollback()
+    return rows
+
+
+async def failures_counted(db: AsyncSession, staff_id: uuid.UUID) -> int:
+    """Failures counted against the account from any one address (the most from one)."""
+    return max(
+        (row.failures for row in await throttles_of(db, staff_id) if not row.every_address),
+        default=0,
+    )
+
+
+async def end_delays(db: AsyncSession) -> None:
+    """Time passes: every running sign-in delay ended a second ago (by the database clock)."""
+    await db.execute(
+        text(
+            "UPDATE staff_sign_in_throttles SET blocked_until = now() - interval '1 second' "
+            "WHERE blocked_until > now()"
+        )
+    )
     await db.commit()
+
+
+def client_at(http: httpx.AsyncClient, address: str) -> httpx.AsyncClient:
+    """Another browser on the same in-process app, connecting from this client address (what
+    the server sees as the peer's address: the throttle and the rate limits key on it)."""
+    assert isinstance(http, AppClient)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=http.app, client=(address, 50000)),
+        base_url=str(http.base_url),
+    )

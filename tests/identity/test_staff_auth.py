@@ -1,4 +1,7 @@
-"""Staff sign-in over HTTP: password, enrolment, second factor, lockout, rate limits, sessions."""
+"""Staff sign-in over HTTP: password, enrolment, second factor, rate limits, sessions.
+
+Throttling of failed attempts has its own file: test_sign_in_throttle.py.
+"""
 
 from __future__ import annotations
 
@@ -24,10 +27,9 @@ from tests.identity.staff_helpers import (
     audit_rows,
     code,
     csrf,
-    end_lockout,
     enrol,
     everything_recorded,
-    failed_sign_ins,
+    failures_counted,
     make_member,
     session_token,
     sign_in,
@@ -108,7 +110,7 @@ async def test_a_code_is_accepted_once_only(
     # then it is refused, and counted.
     assert replayed.status_code == 401
     assert replayed.json()["code"] == "invalid_code"
-    assert await failed_sign_ins(session, member.id) == 1
+    assert await failures_counted(session, member.id) == 1
 
 
 async def test_a_code_from_an_earlier_step_than_the_last_one_used_is_refused(
@@ -124,73 +126,6 @@ async def test_a_code_from_an_earlier_step_than_the_last_one_used_is_refused(
     older = await sign_in_with_code(client, member, code(enrolled.secret, 0))
     # then it is spent too: codes only move forward.
     assert older.json()["code"] == "invalid_code"
-
-
-async def test_wrong_codes_lock_the_account(
-    client: httpx.AsyncClient, session: AsyncSession, receptionist: tuple[Member, str]
-) -> None:
-    # Given an enrolled member at the code step,
-    member, clinic_day = receptionist
-    enrolled = await enrol(client, member)
-    client.cookies.clear()
-    signed = await sign_in(client, member.email)
-    step_csrf = signed.json()["csrf_token"]
-    limit = get_settings().staff_max_failed_sign_ins
-    # when they enter wrong codes,
-    for attempt in range(1, limit):
-        wrong = await client.post(
-            SECOND_FACTOR, json={"code": wrong_code(enrolled.secret)}, headers=csrf(step_csrf)
-        )
-        # then each is refused and counted,
-        assert wrong.status_code == 401
-        assert wrong.json()["code"] == "invalid_code"
-        assert await failed_sign_ins(session, member.id) == attempt
-    # and the last allowed one locks the account, ending the half-signed-in session.
-    last = await client.post(
-        SECOND_FACTOR, json={"code": wrong_code(enrolled.secret)}, headers=csrf(step_csrf)
-    )
-    assert last.status_code == 403
-    assert last.json()["code"] == "account_locked"
-    assert int(last.headers["retry-after"]) > 0
-    good = await client.post(
-        SECOND_FACTOR, json={"code": code(enrolled.secret, 1)}, headers=csrf(step_csrf)
-    )
-    assert good.status_code == 401
-    assert (await client.get(clinic_day)).status_code == 401
-    rows = await audit_rows(session)
-    assert actions(rows).count("staff.sign_in.failed") == limit
-    assert {r.detail["reason"] for r in rows if r.action == "staff.sign_in.failed"} == {"bad_code"}
-    assert "staff.locked_out" in actions(rows)
-
-
-async def test_wrong_passwords_lock_the_account_until_the_lockout_ends(
-    client: httpx.AsyncClient, session: AsyncSession, receptionist: tuple[Member, str]
-) -> None:
-    member, _ = receptionist
-    limit = get_settings().staff_max_failed_sign_ins
-    # Given a member whose password is guessed wrong one time short of the limit,
-    for _ in range(limit - 1):
-        wrong = await sign_in(client, member.email, "not my password at all")
-        assert wrong.status_code == 401
-        assert wrong.json()["code"] == "invalid_credentials"
-    # when the next guess is wrong too, then the account is locked, and says until when;
-    locking = await sign_in(client, member.email, "not my password at all")
-    assert locking.status_code == 403
-    assert locking.json()["code"] == "account_locked"
-    assert "Singapore time" in locking.json()["detail"]
-    minutes = get_settings().staff_lockout_minutes
-    assert 60 * minutes - 5 <= int(locking.headers["retry-after"]) <= 60 * minutes
-    # even the right password is refused while it lasts;
-    locked = await sign_in(client, member.email)
-    assert locked.json()["code"] == "account_locked"
-    # and once the lockout has run out (by the database clock), the password works again.
-    await end_lockout(session, member.id)
-    after = await sign_in(client, member.email)
-    assert after.status_code == 200
-    assert after.json()["next"] == "enrol"
-    rows = await audit_rows(session, "staff.sign_in.failed")
-    assert [r.detail["reason"] for r in rows] == ["bad_password"] * limit + ["locked"]
-    assert all(r.subject_id == member.id for r in rows)
 
 
 async def test_an_unknown_email_gets_the_same_answer_as_a_wrong_password(
@@ -468,7 +403,7 @@ async def test_a_password_change_needs_the_current_password_and_a_good_new_one(
     )
     assert wrong.status_code == 401
     assert wrong.json()["code"] == "invalid_credentials"
-    assert await failed_sign_ins(session, member.id) == 1
+    assert await failures_counted(session, member.id) == 1
     # a new password against the policy is refused with its reasons;
     weak = await client.post(
         PASSWORD_CHANGE,

@@ -78,7 +78,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await ensure_migrated(url)
     app.state.data_key = DataKey.load(settings.keys_dir)
     app.state.rp_keys = RelyingPartyKeys.load(rp_keys_path(settings.keys_dir))
-    app.state.rate_limits = RateLimits(settings.rate_limit_storage)
+    app.state.rate_limits = RateLimits(
+        settings.rate_limit_storage, key_prefix=settings.rate_limit_key_prefix
+    )
     outbound = outbound_client(settings)
     app.state.singpass = SingpassClient(singpass_config(settings), app.state.rp_keys, outbound)
     engine = create_engine(url, settings)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from medbook.booking.tasks import HoldExpiry
 from medbook.checkout.service import Gateways
 from medbook.checkout.tasks import reconcile_payments
+from medbook.identity.tasks import prune_sign_in_throttles
 from medbook.realtime.hub import Hub
 from medbook.realtime.tasks import prune_change_feed
 from medbook.settings import Settings
@@ -40,4 +41,8 @@ def start_background_jobs(
         jobs.spawn(expiry.run(), "hold-expiry")
     jobs.spawn(prune_change_feed(sessions, settings.change_feed_retention_days), "feed-pruning")
     jobs.spawn(reconcile_payments(peers, settings), "payment-reconciliation")
+    jobs.spawn(
+        prune_sign_in_throttles(sessions, settings.staff_sign_in_forget_after_hours),
+        "sign-in-throttle-pruning",
+    )
     return jobs

@@ -18,13 +18,17 @@ from medbook.data_key import DataKey, DataKeyError
 from medbook.db import create_engine, database_url, session_factory
 from medbook.identity.cli import keys_app
 from medbook.identity.keys import KeySetError, RelyingPartyKeys, rp_keys_path
-from medbook.identity.staff_cli import create_admin
+from medbook.identity.rate_limits import is_per_process
+from medbook.identity.staff_cli import create_admin, staff_app
 from medbook.logs import configure_logging, logging_config
 from medbook.settings import REPO_ROOT, get_settings
+
+WORKER_HEALTHCHECK_SECONDS = 30
 
 app = typer.Typer(help="Medical Inc. booking platform.", no_args_is_help=True, add_completion=False)
 app.add_typer(keys_app, name="keys")
 app.add_typer(payments_app, name="payments")
+app.add_typer(staff_app, name="staff")
 app.command("create-admin")(create_admin)
 
 
@@ -80,6 +84,14 @@ def serve(
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="Private key (PEM) of --tls-cert."),
     ] = None,
+    per_process_rate_limits: Annotated[
+        bool,
+        typer.Option(
+            "--per-process-rate-limits",
+            help="Let --workers N run with per-process (memory://) rate-limit counters: each "
+            "worker then allows the full limit on its own.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API (and, later, the web app) with uvicorn; HTTPS with --tls-cert/--tls-key."""
     import uvicorn
@@ -106,6 +118,17 @@ def serve(
             raise typer.Exit(code=1) from None
 
     settings = get_settings()
+    if workers > 1 and is_per_process(settings.rate_limit_storage) and not per_process_rate_limits:
+        typer.secho(
+            f"medbook cannot start: --workers {workers} with MEDBOOK_RATE_LIMIT_STORAGE="
+            f"{settings.rate_limit_storage} gives every worker its own rate-limit counters, so "
+            f"a client gets {workers} times each limit (sign-in attempts, holds), and right "
+            "after one worker answers 429 another accepts. Set MEDBOOK_RATE_LIMIT_STORAGE="
+            "redis://host:6379 to share them, or pass --per-process-rate-limits to accept that.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1)
     if settings.payment_dev_defaults_in_use():
         typer.secho(
             "medbook cannot start: MEDBOOK_PAYMENT_API_BASE is not localstripe, yet the Stripe "
@@ -134,11 +157,19 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        # How long a worker may take to answer the supervisor's ping (uvicorn's default, 5 s,
+        # is less than a worker's start-up on a busy 2-core machine: it was killed and
+        # restarted for ever, never serving).
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_level=settings.log_level,
         # Ours, in every worker process too: uvicorn's access log would write query strings.
         log_config=logging_config(settings.log_level, settings.log_format),
         access_log=False,
-        proxy_headers=False,
+        # The client's address keys sign-in throttles and rate limits: X-Forwarded-For is
+        # believed only from the load balancers named here (none by default), else anyone
+        # could escape a throttle by making up a new address each time.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         # A subscription message is a few hundred bytes: refuse megabytes before parsing them.
         ws_max_size=65536,
         # Our context rather than uvicorn's: it sets the TLS 1.3 floor. None: plain HTTP.

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
         "shipper (use it in production). Either way a line carries ids, routes, statuses and "
         "durations, never personal data.",
     )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Addresses (comma-separated, or CIDR ranges) of the load balancers whose "
+        "X-Forwarded-For and X-Forwarded-Proto `medbook serve` believes. Empty: none, and the "
+        "connection's own address is the client's (behind a balancer, every client would share "
+        "the balancer's sign-in throttles and rate limits).",
+    )
 
     hold_ttl_seconds: int = Field(
         default=300, ge=1, description="How long a checkout hold keeps its slot (database clock)."
@@ -131,16 +138,34 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(
         default=12, ge=1, description="No session outlives this, however active."
     )
-    staff_max_failed_sign_ins: int = Field(
-        default=5, ge=1, description="Failed passwords or codes in a row before a staff lockout."
+    # Staff sign-in throttling (ADR 0008): per email and client address, never account-wide.
+    staff_sign_in_free_failures: int = Field(
+        default=3,
+        ge=0,
+        description="Failed passwords or codes for one email from one address before delays start.",
     )
-    staff_lockout_minutes: int = Field(
-        default=15, ge=1, description="How long a locked staff account stays locked."
+    staff_sign_in_first_delay_seconds: int = Field(
+        default=5, ge=1, description="The first delay; each further failure doubles it."
+    )
+    staff_sign_in_longest_delay_seconds: int = Field(
+        default=900, ge=1, description="No delay grows longer than this."
+    )
+    staff_sign_in_forget_after_hours: int = Field(
+        default=24,
+        ge=1,
+        description="A failure this long after the one before starts the count again.",
     )
     rate_limit_storage: str = Field(
         default="memory://",
         description="Where rate-limit counters live (`limits` storage URI). memory:// counts per "
-        "process; use redis://host:6379 to share them across API processes.",
+        "process (one process only: `serve --workers N` refuses it); redis://host:6379 (or "
+        "rediss://) shares them between every API process. Unreachable: limits fail open, "
+        "with a warning.",
+    )
+    rate_limit_key_prefix: str = Field(
+        default="medbook",
+        description="Prefix of the rate-limit keys in the shared store (one per deployment "
+        "sharing a Redis, or per test run).",
     )
     sign_in_rate_limit: str = Field(
         default="10/minute", description="Sign-in attempts allowed per client address."

@@ -42,6 +42,9 @@ class StaffMember(Base):
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The last accepted time step: a code is good once, even inside its 30 s window.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # The account-wide lockout's columns, unused since sign-in throttling (0007) replaced it:
+    # kept while a process of the version before may still read them, dropped by a later
+    # migration.
     failed_sign_ins: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
@@ -71,6 +74,40 @@ class StaffRole(Base):
     clinic_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clinics.id"))
     granted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_members.id"))
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SignInThrottle(Base):
+    """Failed passwords and codes for one email from one client address, and the delay they
+    earned (ADR 0008). A null client_key counts wrong authenticator codes from every address:
+    only someone who has the password reaches that step.
+
+    Keys are keyed hashes (the data key's blind index), never the email or address itself: an
+    unknown email is counted exactly like a staff member's, and its row names nobody.
+    """
+
+    __tablename__ = "staff_sign_in_throttles"
+    __table_args__ = (
+        UniqueConstraint(
+            "account_key",
+            "client_key",
+            name="one_throttle_per_address",
+            postgresql_nulls_not_distinct=True,
+        ),
+        CheckConstraint("failures >= 0", name="failures"),
+        Index("ix_staff_sign_in_throttles_updated_at", "updated_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    client_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # Set when the email is a staff member's: administrators see and lift throttles by account.
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("staff_members.id", ondelete="CASCADE"), index=True
+    )
+    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class RecoveryCode(Base):

@@ -148,7 +148,15 @@ class StaffOut(BaseModel):
     full_name: str
     active: bool
     enrolled: bool = Field(description="Has a confirmed authenticator (else enrols at sign-in).")
-    locked_until: datetime | None = Field(description="Set while locked after failed attempts.")
+    throttled_until: datetime | None = Field(
+        description="Set while failed attempts from some address delay that address's next "
+        "sign-in to this account: when the last such delay ends. Nobody else is kept out."
+    )
+    locked_until: datetime | None = Field(
+        deprecated=True,
+        description="The same as throttled_until (accounts are no longer locked as a whole); "
+        "kept for older clients.",
+    )
     created_at: datetime
     roles: list[RoleGrantOut]
 
@@ -160,7 +168,8 @@ class StaffOut(BaseModel):
             full_name=view.full_name,
             active=view.active,
             enrolled=view.enrolled,
-            locked_until=view.locked_until,
+            throttled_until=view.throttled_until,
+            locked_until=view.throttled_until,
             created_at=view.created_at,
             roles=[RoleGrantOut.from_row(row) for row in view.grants],
         )

@@ -115,7 +115,8 @@ async def start_session(
 
 
 # One round trip: find a live session, touch it if it has not been touched lately, and bring
-# the staff member's grants along. A locked or deactivated staff account has no live session.
+# the staff member's grants along. A deactivated staff account has no live session. (Failed
+# sign-ins elsewhere never end one: they are throttled per address, ADR 0008.)
 _RESOLVE = text(
     """
     WITH found AS (
@@ -127,7 +128,7 @@ _RESOLVE = text(
           AND s.revoked_at IS NULL
           AND now() < s.expires_at
           AND now() < s.last_seen_at + make_interval(secs => s.idle_seconds)
-          AND (s.staff_id IS NULL OR (m.active AND (m.locked_until IS NULL OR m.locked_until <= now())))
+          AND (s.staff_id IS NULL OR m.active)
     ), touched AS (
         UPDATE user_sessions SET last_seen_at = now()
         WHERE id = (SELECT id FROM found)

@@ -4,9 +4,10 @@ Sign-in is two steps. The password alone opens a short pre-authentication sessio
 "second_factor", or "enrol" for someone without a confirmed authenticator) that reaches nothing
 but the next step; a TOTP or recovery code then replaces it with a new, full session.
 
-Failed passwords and codes count against the account in the database, by the database clock,
-whichever API process answers. The errors that refuse them keep the request's writes (the
-counter and the audit row) even though the request fails.
+Failed passwords and codes are throttled per email and client address (identity.throttle, ADR
+0008), in the database, by the database clock, whichever API process answers: never for the
+account as a whole, so no stranger can keep its owner out. The errors that refuse them keep the
+request's writes (the count and the audit row) even though the request fails.
 
 Administration: an administrator grants any role, at any clinic or at every clinic; a clinic
 manager grants only MANAGER_GRANTABLE roles, only at their clinics. Nobody administers their own
@@ -32,7 +33,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, NoReturn
-from zoneinfo import ZoneInfo
 
 import pyotp
 import segno
@@ -49,7 +49,7 @@ from medbook.errors import (
     UnauthorizedError,
     UnprocessableError,
 )
-from medbook.identity import passwords
+from medbook.identity import passwords, throttle, throttle_repository
 from medbook.identity import staff_repository as repository
 from medbook.identity.permissions import (
     MANAGER_GRANTABLE,
@@ -83,7 +83,6 @@ _RECOVERY_LENGTH = 10
 # A code from the step before or after the current one is accepted (pyotp's valid_window=1):
 # phones' clocks drift, and people type slowly.
 TOTP_VALID_WINDOW = 1
-LOCAL_TIME = ZoneInfo("Asia/Singapore")
 STAFF = "staff"
 
 # Who may hand out which roles. Only roles that carry Permission.MANAGE_STAFF grant anything.
@@ -103,11 +102,6 @@ class InvalidCredentialsError(UnauthorizedError):
 
 class InvalidCodeError(UnauthorizedError):
     code = "invalid_code"
-    keep_changes = True
-
-
-class AccountLockedError(ForbiddenError):
-    code = "account_locked"
     keep_changes = True
 
 
@@ -197,7 +191,7 @@ class StaffView:
     full_name: str
     active: bool
     enrolled: bool
-    locked_until: datetime | None  # only while locked
+    throttled_until: datetime | None  # while sign-in from some address is being delayed
     created_at: datetime
     grants: tuple[GrantRow, ...]
 
@@ -249,26 +243,44 @@ async def create_staff_member(
 
 
 async def sign_in_with_password(
-    db: AsyncSession, settings: Settings, *, email: str, password: str, context: AuditContext
+    db: AsyncSession,
+    settings: Settings,
+    key: DataKey,
+    *,
+    email: str,
+    password: str,
+    context: AuditContext,
 ) -> PasswordAccepted:
     """Check the password; open the short pre-authentication session for the second factor
-    (or for enrolment, when the account has no confirmed authenticator yet)."""
-    account = await repository.find_by_email(db, normalise_email(email))
+    (or for enrolment, when the account has no confirmed authenticator yet).
+
+    An unknown email takes the same steps as a known one with a wrong password (one password
+    hash, the same throttle), so neither the answer nor its timing tells them apart.
+    """
+    email = normalise_email(email)
+    account = await repository.find_by_email(db, email)
+    staff_id = account.id if account is not None else None
+    address = throttle.throttle_for(key, email, context.client_hash, staff_id)
+    # Checked before the password: while delayed, guesses are not even tried.
+    await _refuse_if_throttled(db, context, staff_id, [address], "password")
     if account is None:
         await passwords.spend_a_verification(password)
-        await _record_failure(db, context, None, "unknown_account", "password")
-        raise InvalidCredentialsError(_BAD_CREDENTIALS)
-    if account.locked:
-        # Checked before the password: while locked, guesses are not even tried.
-        await _record_failure(db, context, account.id, "locked", "password")
-        raise _locked(account.locked_until, account.locked_seconds)
+        await _count_failure(
+            db,
+            settings,
+            context,
+            [address],
+            "unknown_account",
+            "password",
+            InvalidCredentialsError(_BAD_CREDENTIALS),
+        )
     verified = await passwords.verify_password(account.password_hash, password)
     if not verified.ok:
         await _count_failure(
             db,
             settings,
             context,
-            account.id,
+            [address],
             "bad_password",
             "password",
             InvalidCredentialsError(_BAD_CREDENTIALS),
@@ -279,8 +291,8 @@ async def sign_in_with_password(
         raise AccountInactiveError("This account has been deactivated. Please ask your manager.")
     if verified.new_hash is not None:
         await repository.set_password_hash(db, account.id, verified.new_hash, changed=False)
-    # The failure counter is not reset here but once the whole sign-in succeeds: someone who
-    # has the password must not get a fresh allowance of code guesses by entering it again.
+    # The throttle is not forgotten here but once the whole sign-in succeeds: someone who has
+    # the password must not get a fresh allowance of code guesses by entering it again.
     stage: Literal["second_factor", "enrol"] = (
         "second_factor" if account.totp_confirmed else "enrol"
     )
@@ -309,8 +321,15 @@ async def pass_second_factor(
     recovery_code: str | None,
     context: AuditContext,
 ) -> SignedIn:
-    """Finish signing in with a TOTP code, or with one of the recovery codes instead."""
+    """Finish signing in with a TOTP code, or with one of the recovery codes instead.
+
+    Wrong codes are throttled per address and also for the account from every address: only
+    someone with the password gets here, and a botnet must not share out a million guesses.
+    """
     account = await _pre_authenticated(db, view, "second_factor")
+    address = throttle.throttle_for(key, account.email, context.client_hash, account.id)
+    throttles = [address, address.every_address()]
+    await _refuse_if_throttled(db, context, account.id, throttles, "second_factor")
     if code is not None:
         step = await _matching_step(db, key, account, code)
         if step is None:
@@ -318,7 +337,7 @@ async def pass_second_factor(
                 db,
                 settings,
                 context,
-                account.id,
+                throttles,
                 "bad_code",
                 "second_factor",
                 InvalidCodeError(_BAD_CODE),
@@ -334,7 +353,7 @@ async def pass_second_factor(
                 db,
                 settings,
                 context,
-                account.id,
+                throttles,
                 "bad_recovery_code",
                 "second_factor",
                 InvalidCodeError(_BAD_CODE),
@@ -349,7 +368,7 @@ async def pass_second_factor(
             remaining=remaining,
         )
         method = "recovery_code"
-    return await _complete_sign_in(db, settings, view, account.id, context, method)
+    return await _complete_sign_in(db, settings, view, account.id, address, context, method)
 
 
 async def start_enrolment(
@@ -383,8 +402,9 @@ async def confirm_enrolment(
         raise WrongSignInStageError("Start enrolment first: there is no authenticator to confirm.")
     step = await _matching_step(db, key, account, code)
     if step is None:
-        # Recorded, but not counted towards a lockout: whoever is here holds the secret they
-        # are confirming, so a wrong code is a typo rather than a guess.
+        # Recorded, but not throttled: whoever is here holds the secret they are confirming,
+        # so a wrong code is a typo rather than a guess (the per-address rate limit still
+        # applies).
         await _record_failure(db, context, account.id, "bad_code", "enrol")
         raise InvalidCodeError(_BAD_CODE)
     await repository.confirm_totp(db, account.id, step)
@@ -392,13 +412,17 @@ async def confirm_enrolment(
     await audit.record(
         db, "staff.factor.enrolled", context, subject_kind=STAFF, subject_id=account.id
     )
-    signed_in = await _complete_sign_in(db, settings, view, account.id, context, "enrolment")
+    address = throttle.throttle_for(key, account.email, context.client_hash, account.id)
+    signed_in = await _complete_sign_in(
+        db, settings, view, account.id, address, context, "enrolment"
+    )
     return signed_in, recovery_codes
 
 
 async def change_password(
     db: AsyncSession,
     settings: Settings,
+    key: DataKey,
     staff_id: uuid.UUID,
     *,
     current_password: str,
@@ -406,15 +430,18 @@ async def change_password(
     context: AuditContext,
 ) -> SignedIn:
     """Replace one's own password. Every session of the account ends (a thief's too) and this
-    browser gets a new one."""
+    browser gets a new one. Wrong current passwords are throttled like sign-in's (a session
+    left open on a shared desk is no licence to guess)."""
     account = await _account(db, staff_id, for_update=True)
+    address = throttle.throttle_for(key, account.email, context.client_hash, account.id)
+    await _refuse_if_throttled(db, context, account.id, [address], "password_change")
     verified = await passwords.verify_password(account.password_hash, current_password)
     if not verified.ok:
         await _count_failure(
             db,
             settings,
             context,
-            account.id,
+            [address],
             "bad_password",
             "password_change",
             InvalidCredentialsError("That is not your current password."),
@@ -449,13 +476,16 @@ async def regenerate_recovery_codes(
     """Ten new recovery codes, the old ones void. Needs a current TOTP code: a session left
     open on a shared desk must not be enough to mint a way past the second factor."""
     account = await _account(db, staff_id, for_update=True)
+    address = throttle.throttle_for(key, account.email, context.client_hash, account.id)
+    throttles = [address, address.every_address()]
+    await _refuse_if_throttled(db, context, account.id, throttles, "recovery_codes")
     step = await _matching_step(db, key, account, code)
     if step is None:
         await _count_failure(
             db,
             settings,
             context,
-            account.id,
+            throttles,
             "bad_code",
             "recovery_codes",
             InvalidCodeError(_BAD_CODE),
@@ -527,8 +557,9 @@ async def list_staff(db: AsyncSession, principal: StaffPrincipal) -> list[StaffV
     by_member: dict[uuid.UUID, list[GrantRow]] = {}
     for grant in grants:
         by_member.setdefault(grant.staff_id, []).append(grant)
+    delayed = await throttle_repository.delayed_until(db, [account.id for account in accounts])
     return [
-        _present(account, by_member.get(account.id, []))
+        _present(account, by_member.get(account.id, []), delayed.get(account.id))
         for account in accounts
         if has_authority_over(principal, [_as_grant(g) for g in by_member.get(account.id, [])])
     ]
@@ -638,14 +669,36 @@ async def reset_factors(
     return await _view(db, staff_id)
 
 
-async def unlock(
-    db: AsyncSession, principal: StaffPrincipal, staff_id: uuid.UUID, *, context: AuditContext
+async def lift_throttles(
+    db: AsyncSession,
+    principal: StaffPrincipal,
+    key: DataKey,
+    staff_id: uuid.UUID,
+    *,
+    context: AuditContext,
 ) -> StaffView:
-    """End a lockout early (the member has been reached and it was them)."""
-    await _managed_account(db, principal, staff_id)
-    await repository.clear_failures(db, staff_id)
-    await audit.record(db, "staff.unlocked", context, subject_kind=STAFF, subject_id=staff_id)
+    """End every sign-in delay of an account, from every address, at once (the member has
+    been reached and it was them). Never one's own: that takes a second administrator."""
+    view = await _managed_account(db, principal, staff_id)
+    await lift_throttles_of(db, key, view.id, view.email, context)
     return await _view(db, staff_id)
+
+
+async def lift_throttles_of(
+    db: AsyncSession, key: DataKey, staff_id: uuid.UUID, email: str, context: AuditContext
+) -> int:
+    """Lift an account's throttles and record it (the admin API, or `medbook staff
+    unthrottle` at the server); how many were delaying someone."""
+    lifted = await throttle.lift(db, key, email, staff_id)
+    await audit.record(
+        db,
+        "staff.sign_in.throttle_lifted",
+        context,
+        subject_kind=STAFF,
+        subject_id=staff_id,
+        delays_ended=lifted,
+    )
+    return lifted
 
 
 # --- TOTP and recovery codes --------------------------------------------------------------------
@@ -728,12 +781,13 @@ async def _complete_sign_in(
     settings: Settings,
     view: SessionView,
     staff_id: uuid.UUID,
+    address: throttle.Throttle,
     context: AuditContext,
     method: str,
 ) -> SignedIn:
     # A new token and a new CSRF token: nothing known before the second factor is good after.
     await revoke_session(db, view.id)
-    await repository.clear_failures(db, staff_id)
+    await throttle.forget_address(db, address)
     new = await start_session(db, settings, kind="staff", subject_id=staff_id, stage="full")
     await audit.record(
         db, "staff.signed_in", context, subject_kind=STAFF, subject_id=staff_id, method=method
@@ -759,49 +813,52 @@ async def _record_failure(
     )
 
 
+async def _refuse_if_throttled(
+    db: AsyncSession,
+    context: AuditContext,
+    staff_id: uuid.UUID | None,
+    throttles: list[throttle.Throttle],
+    stage: str,
+) -> None:
+    """Refuse, unchecked and recorded, an attempt made while one of its delays runs. The same
+    answer for any email, known or not."""
+    what = "sign-in attempts" if stage in ("password", "password_change") else "codes"
+    try:
+        await throttle.refuse_if_delayed(db, throttles, what)
+    except throttle.SignInThrottledError:
+        await _record_failure(db, context, staff_id, "throttled", stage)
+        raise
+
+
 async def _count_failure(
     db: AsyncSession,
     settings: Settings,
     context: AuditContext,
-    staff_id: uuid.UUID,
+    throttles: list[throttle.Throttle],
     reason: str,
     stage: str,
     refusal: DomainError,
 ) -> NoReturn:
-    """Count a wrong password or code towards the lockout, record it, and refuse with
-    `refusal` (or with account_locked, when this was the failure too many)."""
-    failure = await repository.record_failure(
-        db,
-        staff_id,
-        limit=settings.staff_max_failed_sign_ins,
-        lockout_minutes=settings.staff_lockout_minutes,
-    )
+    """Count a wrong password or code on its throttles, record it (and any delay it starts),
+    and refuse with `refusal`: the answer to a failure is the same whether or not it starts a
+    delay; the next attempt learns of the delay."""
+    policy = throttle.Policy.from_settings(settings)
+    staff_id = throttles[0].staff_id
     await _record_failure(db, context, staff_id, reason, stage)
-    if failure.locked_seconds > 0:
-        await audit.record(
-            db,
-            "staff.locked_out",
-            context,
-            subject_kind=STAFF,
-            subject_id=staff_id,
-            minutes=settings.staff_lockout_minutes,
-        )
-        raise _locked(failure.locked_until, failure.locked_seconds)
+    for counted in throttles:
+        seconds = await throttle.count_failure(db, policy, counted)
+        if seconds > 0:
+            await audit.record(
+                db,
+                "staff.sign_in.throttled",
+                context,
+                subject_kind=STAFF if staff_id else None,
+                subject_id=staff_id,
+                stage=stage,
+                scope="address" if counted.client_key is not None else "every_address",
+                seconds=seconds,
+            )
     raise refusal
-
-
-def _locked(locked_until: datetime | None, seconds: int) -> AccountLockedError:
-    until = (
-        f" until {locked_until.astimezone(LOCAL_TIME):%H:%M} (Singapore time)"
-        if locked_until
-        else ""
-    )
-    error = AccountLockedError(
-        f"This account is locked after too many failed attempts{until}. "
-        "Try again then, or ask an administrator to unlock it."
-    )
-    error.headers = {"Retry-After": str(max(1, seconds))}
-    return error
 
 
 def _require_staff_manager(principal: StaffPrincipal) -> frozenset[uuid.UUID] | None:
@@ -844,7 +901,8 @@ def _as_grant(row: GrantRow) -> Grant:
 
 async def _view(db: AsyncSession, staff_id: uuid.UUID) -> StaffView:
     account = await _account(db, staff_id)
-    return _present(account, await repository.grants_of(db, [staff_id]))
+    delayed = await throttle_repository.delayed_until(db, [staff_id])
+    return _present(account, await repository.grants_of(db, [staff_id]), delayed.get(staff_id))
 
 
 async def _managed_account(
@@ -863,14 +921,16 @@ async def _managed_account(
     return view
 
 
-def _present(account: Account, grants: Sequence[GrantRow]) -> StaffView:
+def _present(
+    account: Account, grants: Sequence[GrantRow], throttled_until: datetime | None
+) -> StaffView:
     return StaffView(
         id=account.id,
         email=account.email,
         full_name=account.full_name,
         active=account.active,
         enrolled=account.totp_confirmed,
-        locked_until=account.locked_until if account.locked else None,
+        throttled_until=throttled_until,
         created_at=account.created_at,
         grants=tuple(grants),
     )

@@ -2,6 +2,9 @@
 
 Everyone after that is created through the administration API by an administrator (or a clinic
 manager). The command is also the way back in should every administrator be lost.
+
+`medbook staff unthrottle EMAIL`: lift the sign-in delays on an account from the server, for
+when no second administrator can (the only administrator is the one being delayed).
 """
 
 from __future__ import annotations
@@ -15,13 +18,18 @@ import typer
 
 from medbook import schema
 from medbook.audit.service import AuditContext
+from medbook.data_key import DataKey, DataKeyError
 from medbook.db import create_engine, database_url, session_factory
 from medbook.errors import DomainError
 from medbook.identity import passwords, staff
+from medbook.identity import staff_repository as repository
 from medbook.identity.permissions import Grant, Role
+from medbook.settings import get_settings
 
 # The audit trail's actor for what the operator does from the command line.
 OPERATOR = AuditContext(actor_kind="system")
+
+staff_app = typer.Typer(help="Staff accounts, from the server.", no_args_is_help=True)
 
 
 def create_admin(
@@ -85,3 +93,30 @@ def _read_password(from_stdin: bool) -> str:
 def _fail(message: str) -> NoReturn:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(code=1)
+
+
+@staff_app.command()
+def unthrottle(
+    email: Annotated[str, typer.Argument(help="The account's email address.")],
+) -> None:
+    """Lift every sign-in delay on a staff account, from every address, at once (recorded)."""
+    url = database_url()
+    try:
+        schema.ensure_migrated_sync(url)
+        key = DataKey.load(get_settings().keys_dir)
+        lifted = asyncio.run(_unthrottle(url, key, staff.normalise_email(email)))
+    except (DomainError, schema.SchemaNotMigratedError, DataKeyError) as error:
+        _fail(str(getattr(error, "detail", error)))
+    typer.echo(f"Lifted the sign-in delays on {staff.normalise_email(email)} ({lifted} running).")
+
+
+async def _unthrottle(url: str, key: DataKey, email: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            account = await repository.find_by_email(session, email)
+            if account is None:
+                raise staff.StaffNotFoundError("There is no staff account with that email.")
+            return await staff.lift_throttles_of(session, key, account.id, email, OPERATOR)
+    finally:
+        await engine.dispose()

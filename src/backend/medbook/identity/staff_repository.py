@@ -1,8 +1,8 @@
-"""SQL for staff accounts: the account row, its failure counter, second factor, and grants.
+"""SQL for staff accounts: the account row, its second factor, and grants.
 
 Reads answer plain dataclasses rather than ORM objects: the account changes under UPDATE
 statements that use the database clock, and a stale object in the session's identity map would
-be worse than none. "Locked" is always worked out by the database's now().
+be worse than none. (Sign-in throttles have their own: identity/throttle_repository.py.)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, exists, func, insert, select, text, update
+from sqlalchemy import Row, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,13 +33,7 @@ class Account:
     totp_confirmed: bool
     totp_last_step: int | None
     active: bool
-    locked_until: datetime | None
-    locked_seconds: int  # how long it stays locked, by the database clock; 0 when not locked
     created_at: datetime
-
-    @property
-    def locked(self) -> bool:
-        return self.locked_seconds > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +46,6 @@ class GrantRow:
     granted_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """A failed password or code, counted: the account is now locked when locked_seconds > 0."""
-
-    locked_until: datetime | None
-    locked_seconds: int
-
-
-_LOCKED_SECONDS = func.greatest(
-    0, func.ceil(func.extract("epoch", StaffMember.locked_until - func.now()))
-)
-
 _ACCOUNT = select(
     StaffMember.id,
     StaffMember.email,
@@ -73,8 +55,6 @@ _ACCOUNT = select(
     StaffMember.totp_confirmed_at.is_not(None).label("totp_confirmed"),
     StaffMember.totp_last_step,
     StaffMember.active,
-    StaffMember.locked_until,
-    func.coalesce(_LOCKED_SECONDS, 0).label("locked_seconds"),
     StaffMember.created_at,
 )
 
@@ -89,8 +69,6 @@ def _account(row: Row[*tuple[Any, ...]]) -> Account:
         totp_confirmed=row.totp_confirmed,
         totp_last_step=row.totp_last_step,
         active=row.active,
-        locked_until=row.locked_until,
-        locked_seconds=int(row.locked_seconds),
         created_at=row.created_at,
     )
 
@@ -132,36 +110,6 @@ async def insert_account(
     return created
 
 
-# One statement, so concurrent failures are all counted. Reaching the limit locks the account
-# and starts the count again: after the lockout, the next attempts get the full allowance.
-_RECORD_FAILURE = text(
-    """
-    UPDATE staff_members SET
-        failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= :limit THEN 0
-                               ELSE failed_sign_ins + 1 END,
-        locked_until = CASE WHEN failed_sign_ins + 1 >= :limit
-                            THEN now() + make_interval(mins => :lockout_minutes)
-                            ELSE locked_until END
-    WHERE id = :staff_id
-    RETURNING locked_until,
-              COALESCE(GREATEST(0, ceil(extract(epoch FROM locked_until - now()))), 0)
-                  AS locked_seconds
-    """
-)
-
-
-async def record_failure(
-    db: AsyncSession, staff_id: uuid.UUID, *, limit: int, lockout_minutes: int
-) -> Failure:
-    row = (
-        await db.execute(
-            _RECORD_FAILURE,
-            {"staff_id": staff_id, "limit": limit, "lockout_minutes": lockout_minutes},
-        )
-    ).one()
-    return Failure(row.locked_until, int(row.locked_seconds))
-
-
 async def _update_account(db: AsyncSession, staff_id: uuid.UUID, **values: object) -> None:
     await db.execute(
         update(StaffMember)
@@ -169,10 +117,6 @@ async def _update_account(db: AsyncSession, staff_id: uuid.UUID, **values: objec
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-
-
-async def clear_failures(db: AsyncSession, staff_id: uuid.UUID) -> None:
-    await _update_account(db, staff_id, failed_sign_ins=0, locked_until=None)
 
 
 async def set_password_hash(

@@ -86,7 +86,7 @@ async def sign_in(
     # browser signing in again may well carry a stale one.
     context: AuditContext = await audit_context(request, key, None)
     accepted = await staff.sign_in_with_password(
-        db, settings, email=body.email, password=body.password, context=context
+        db, settings, key, email=body.email, password=body.password, context=context
     )
     if previous_token:
         await repository.revoke_session_by_token(db, previous_token)
@@ -179,6 +179,7 @@ async def change_password(
     db: DbSession,
     settings: AppSettings,
     limits: AppRateLimits,
+    key: AppDataKey,
     principal: StaffMember,
     context: Audit,
 ) -> SignedInOut:
@@ -186,6 +187,7 @@ async def change_password(
     signed_in = await staff.change_password(
         db,
         settings,
+        key,
         principal.staff_id,
         current_password=body.current_password,
         new_password=body.new_password,
@@ -309,11 +311,24 @@ async def reset_factors(
     return StaffOut.from_view(await staff.reset_factors(db, principal, staff_id, context=context))
 
 
-@admin_router.post("/{staff_id}/unlock", response_model=StaffOut, summary="End a lockout early")
+@admin_router.post(
+    "/{staff_id}/unlock",
+    response_model=StaffOut,
+    summary="Lift the sign-in delays on an account, from every address",
+    description="Failed passwords and codes delay further attempts from the address they came "
+    "from (and wrong codes, the account's code step from everywhere). This ends every such "
+    "delay at once, once the member has been reached. Someone else's account only, within the "
+    "clinics you manage staff at; recorded in the audit trail.",
+)
 async def unlock(
-    staff_id: uuid.UUID, db: DbSession, principal: StaffMember, context: Audit
+    staff_id: uuid.UUID,
+    db: DbSession,
+    key: AppDataKey,
+    principal: StaffMember,
+    context: Audit,
 ) -> StaffOut:
-    return StaffOut.from_view(await staff.unlock(db, principal, staff_id, context=context))
+    view = await staff.lift_throttles(db, principal, key, staff_id, context=context)
+    return StaffOut.from_view(view)
 
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
