@@ -384,11 +384,11 @@ async def test_the_throttle_is_not_lifted_by_those_who_may_not(
         await client.post(lift, headers=other_manager.headers),
         await client.post(lift),
     ]
-    # then each is refused,
+    # then each is refused (another clinic's manager does not even see the account: ADR 0005),
     assert [(a.status_code, a.json()["code"]) for a in answers] == [
         (403, "not_permitted"),
         (403, "not_permitted"),
-        (403, "not_permitted"),
+        (404, "staff_not_found"),
         (401, "not_signed_in"),
     ]
     # the delay still runs, and nothing was lifted on record;

@@ -328,7 +328,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End a lockout early */
+        /**
+         * Lift the sign-in delays on an account, from every address
+         * @description Failed passwords and codes delay further attempts from the address they came from (and wrong codes, the account's code step from everywhere). This ends every such delay at once, once the member has been reached. Someone else's account only, within the clinics you manage staff at; recorded in the audit trail.
+         */
         post: operations["unlock_api_v1_admin_staff__staff_id__unlock_post"];
         delete?: never;
         options?: never;
@@ -2888,11 +2891,17 @@ export interface components {
             id: string;
             /**
              * Locked Until
-             * @description Set while locked after failed attempts.
+             * @deprecated
+             * @description The same as throttled_until (accounts are no longer locked as a whole); kept for older clients.
              */
             locked_until: string | null;
             /** Roles */
             roles: components["schemas"]["RoleGrantOut"][];
+            /**
+             * Throttled Until
+             * @description Set while failed attempts from some address delay that address's next sign-in to this account: when the last such delay ends. Nobody else is kept out.
+             */
+            throttled_until: string | null;
         };
         /** StaffRefundIn */
         StaffRefundIn: {
