@@ -34,6 +34,7 @@ from medbook.payments.errors import (
     AlreadyPaidError,
     NoOnlinePaymentError,
     PaymentDeclinedProblem,
+    PaymentMethodRefusedProblem,
     PaymentNotFoundError,
 )
 from medbook.payments.gateway import (
@@ -41,6 +42,8 @@ from medbook.payments.gateway import (
     GatewayPayment,
     PaymentDeclinedError,
     PaymentGateway,
+    PaymentMethodRefusedError,
+    WebhookEvent,
 )
 from medbook.payments.models import Payment, PaymentStatus, Refund, RefundReason
 from medbook.payments.policy import cancellation_reason, refund_due
@@ -84,6 +87,17 @@ async def start_payment(
     details: CheckoutDetails,
 ) -> Checkout:
     """Open the payment for a live hold (or go on with the one already open)."""
+    with peers.gateway.time_budget():  # the hold and its payment are locked meanwhile
+        return await _start_payment(session, peers, actor, hold_id, details)
+
+
+async def _start_payment(
+    session: AsyncSession,
+    peers: Gateways,
+    actor: Actor,
+    hold_id: uuid.UUID,
+    details: CheckoutDetails,
+) -> Checkout:
     appointment, service = await booking.hold_for_checkout(session, hold_id, actor)
     if service.online_payment == "none":
         raise NoOnlinePaymentError(
@@ -114,20 +128,67 @@ async def start_payment(
 async def pay(
     session: AsyncSession, peers: Gateways, actor: Actor, payment_id: uuid.UUID, method: str
 ) -> Checkout:
-    """Charge the card the gateway's fields tokenised as `method`, while the hold lives."""
-    payment = await _payment_for(session, actor, payment_id, to_book=True)
-    if payment.status == PaymentStatus.SUCCEEDED:
-        return await _checkout(session, peers.gateway, payment)
-    if payment.status == PaymentStatus.CANCELLED:
-        raise ConflictError("This payment was given up; start again.", code="payment_cancelled")
-    appointment, now = await booking.view_appointment(session, payment.appointment_id, actor)
-    if booking.current_status(appointment, now) is not Status.HELD:
-        raise HoldExpiredError(
-            "Your hold on this time ran out before the payment, and nothing was charged. "
-            "Please pick a time again."
-        )
-    if payment.status == PaymentStatus.FAILED:
-        await payments.fresh_attempt(session, peers.gateway, payment)
+    """Charge the card the gateway's fields tokenised as `method`, while the hold lives.
+
+    Safe to retry whatever became of an earlier try (its answer lost, or the process killed
+    between the gateway's charge and our commit): the gateway is asked first, and a payment it
+    has charged, or that waits for the bank's check, is taken as it stands, never charged
+    again. All gateway calls share one time budget, below the database's lock_timeout, so the
+    return page waiting for this payment's row is answered, never told `busy`."""
+    with peers.gateway.time_budget():
+        fresh: GatewayPayment | None = None
+        if await payments_repository.payment_status(session, payment_id) == PaymentStatus.FAILED:
+            fresh = await _next_attempt(peers, actor, payment_id)
+        payment = await _payment_for(session, actor, payment_id, to_book=True)
+        if payment.status == PaymentStatus.CANCELLED:
+            raise ConflictError("This payment was given up; start again.", code="payment_cancelled")
+        seen: GatewayPayment | None = None
+        if payment.status != PaymentStatus.SUCCEEDED:
+            if fresh is not None and fresh.reference == payment.gateway_reference:
+                seen = fresh  # made a moment ago, waiting for this card
+            else:
+                seen = await _fetch(peers.gateway, payment, charging=True)
+                await settle(session, peers, payment, seen)
+        if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_ACTION):
+            return await _checkout(session, peers.gateway, payment, seen)
+        appointment, now = await booking.view_appointment(session, payment.appointment_id, actor)
+        if booking.current_status(appointment, now) is not Status.HELD:
+            raise HoldExpiredError(
+                "Your hold on this time ran out before the payment, and nothing was charged. "
+                "Please pick a time again."
+            )
+        if payment.status == PaymentStatus.FAILED:
+            # Declined at the gateway after our last word (its answer never reached us): the
+            # decline is recorded, and the next card goes on a fresh payment.
+            assert seen is not None
+            raise _declined(seen, appointment)
+        return await _charge(session, peers, payment, method, appointment, now)
+
+
+async def _next_attempt(
+    peers: Gateways, actor: Actor, payment_id: uuid.UUID
+) -> GatewayPayment | None:
+    """After a decline, the next card goes on a fresh gateway payment. Its reference is
+    committed before that card is charged, so a charge whose answer is lost (the process
+    killed before our commit) is still found by the retry, and never made twice."""
+    async with transaction(peers.sessions) as session:
+        payment = await _payment_for(session, actor, payment_id, to_book=True)
+        if payment.status != PaymentStatus.FAILED:
+            return None  # another request got there first
+        appointment, now = await booking.view_appointment(session, payment.appointment_id, actor)
+        if booking.current_status(appointment, now) is not Status.HELD:
+            return None  # the caller says the hold ran out
+        return await payments.fresh_attempt(session, peers.gateway, payment)
+
+
+async def _charge(
+    session: AsyncSession,
+    peers: Gateways,
+    payment: Payment,
+    method: str,
+    appointment: Appointment,
+    now: datetime,
+) -> Checkout:
     assert payment.gateway_reference is not None
     try:
         seen = await peers.gateway.pay(
@@ -137,20 +198,30 @@ async def pay(
         )
     except PaymentDeclinedError as declined:
         await payments.record(session, payment, declined.payment, now)
-        reason = declined.payment.failure_message or "your card was declined"
-        until = appointment.hold_expires_at
-        raise PaymentDeclinedProblem(
-            f"The payment did not go through ({reason.rstrip('.')}). Nothing was charged. "
-            + (
-                f"You can try another card until {until.isoformat(timespec='seconds')}."
-                if until
-                else "You can try another card."
-            )
-        ) from declined
+        raise _declined(declined.payment, appointment) from declined
+    except PaymentMethodRefusedError as refused:
+        log.info("payment %s: the gateway refused the card token (%s)", payment.id, refused.code)
+        raise PaymentMethodRefusedProblem(
+            "The payment service does not accept this card token: it may have expired, or come "
+            "from another page. Nothing was charged; please enter your card again."
+        ) from refused
     except GatewayError as error:
-        raise payments.unavailable(error) from error
+        raise payments.unavailable(error, charging=True) from error
     await settle(session, peers, payment, seen)
     return await _checkout(session, peers.gateway, payment, seen)
+
+
+def _declined(declined: GatewayPayment, appointment: Appointment) -> PaymentDeclinedProblem:
+    reason = declined.failure_message or "your card was declined"
+    until = appointment.hold_expires_at
+    return PaymentDeclinedProblem(
+        f"The payment did not go through ({reason.rstrip('.')}). Nothing was charged. "
+        + (
+            f"You can try another card until {until.isoformat(timespec='seconds')}."
+            if until
+            else "You can try another card."
+        )
+    )
 
 
 async def payment_status(
@@ -158,16 +229,17 @@ async def payment_status(
 ) -> Checkout:
     """The payer's return page: asks the gateway itself while the payment is open, so a lost
     webhook never leaves a paid booking unconfirmed."""
-    payment = await _payment_for(session, actor, payment_id)
-    seen: GatewayPayment | None = None
-    if payment.status in UNSETTLED and payment.gateway_reference is not None:
-        try:
-            seen = await peers.gateway.fetch(payment.gateway_reference)
-        except GatewayError as error:
-            log.warning("return page: gateway unreachable (%s); showing what we know", error)
-        else:
-            await settle(session, peers, payment, seen)
-    return await _checkout(session, peers.gateway, payment, seen)
+    with peers.gateway.time_budget():  # the payment's row is locked meanwhile
+        payment = await _payment_for(session, actor, payment_id)
+        seen: GatewayPayment | None = None
+        if payment.status in UNSETTLED and payment.gateway_reference is not None:
+            try:
+                seen = await peers.gateway.fetch(payment.gateway_reference)
+            except GatewayError as error:
+                log.warning("return page: gateway unreachable (%s); showing what we know", error)
+            else:
+                await settle(session, peers, payment, seen)
+        return await _checkout(session, peers.gateway, payment, seen)
 
 
 async def settle(
@@ -204,6 +276,11 @@ async def handle_webhook(
     """A gateway event, verified and taken once. The event only says "look": the payment's
     state is asked of the gateway, so events arriving late or out of order change nothing."""
     event = peers.gateway.verify_webhook(payload, signature)
+    with peers.gateway.time_budget():  # the payment's row is locked meanwhile
+        return await _handle_event(session, peers, event)
+
+
+async def _handle_event(session: AsyncSession, peers: Gateways, event: WebhookEvent) -> str:
     if not await payments_repository.record_event(
         session, peers.gateway.name, event.id, event.type
     ):
@@ -479,12 +556,14 @@ async def _payment_for(
     return payment
 
 
-async def _fetch(gateway: PaymentGateway, payment: Payment) -> GatewayPayment:
+async def _fetch(
+    gateway: PaymentGateway, payment: Payment, *, charging: bool = False
+) -> GatewayPayment:
     assert payment.gateway_reference is not None
     try:
         return await gateway.fetch(payment.gateway_reference)
     except GatewayError as error:
-        raise payments.unavailable(error) from error
+        raise payments.unavailable(error, charging=charging) from error
 
 
 async def _checkout(
