@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,12 +27,13 @@ from medbook.booking.service import CheckoutDetails, PaidOutcome
 from medbook.booking.states import Status
 from medbook.clinics import repository as clinics_repository
 from medbook.db import transaction
-from medbook.errors import ConflictError, NotFoundError
+from medbook.errors import ConflictError, DomainError, NotFoundError
 from medbook.identity.permissions import Actor, Permission, StaffPrincipal
 from medbook.payments import repository as payments_repository
 from medbook.payments import service as payments
 from medbook.payments.errors import (
     AlreadyPaidError,
+    GatewayUnavailableError,
     NoOnlinePaymentError,
     PaymentDeclinedProblem,
     PaymentMethodRefusedProblem,
@@ -45,7 +47,7 @@ from medbook.payments.gateway import (
     PaymentMethodRefusedError,
     WebhookEvent,
 )
-from medbook.payments.models import Payment, PaymentStatus, Refund, RefundReason
+from medbook.payments.models import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
 from medbook.payments.policy import cancellation_reason, refund_due
 from medbook.payments.service import RefundRequest, idempotency_key
 
@@ -416,6 +418,10 @@ async def clinic_day_payments(
 
 # Reconciliation
 
+# Past this many gateway failures in a row, the rest of a round is listed as not checked
+# without asking: a gateway that is down is not asked once per open payment.
+GATEWAY_FAILURES_BEFORE_GIVING_UP = 3
+
 
 @dataclass(frozen=True, slots=True)
 class Mismatch:
@@ -426,6 +432,25 @@ class Mismatch:
     fixed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Unchecked:
+    """A record reconciliation could not compare with the gateway: nothing can be said of it."""
+
+    subject: str  # "payment <id>" or "refund <id>"
+    reason: str  # why, in words safe for a log: no personal data
+
+
+@dataclass(slots=True)
+class Reconciliation:
+    mismatches: list[Mismatch] = field(default_factory=list)
+    unchecked: list[Unchecked] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Everything was checked, and every mismatch found is fixed."""
+        return not self.unchecked and all(mismatch.fixed for mismatch in self.mismatches)
+
+
 async def reconcile(
     peers: Gateways,
     *,
@@ -433,15 +458,17 @@ async def reconcile(
     settled_after: timedelta,
     abandon_after: timedelta,
     refunds_since: timedelta | None = None,
-) -> list[Mismatch]:
+) -> Reconciliation:
     """Compare our open records with the gateway and, with `fix`, put them right: payments the
     gateway took but we never heard of, paid bookings left unconfirmed, refunds not yet made,
     and payments abandoned long ago (given up at the gateway, so they can never charge).
 
     With `refunds_since`, also each payment that went through in that time: refunds made at
     the gateway without us (its dashboard) are recorded. That asks the gateway once per
-    payment, so it is for an operator's run, not the background job."""
-    found: list[Mismatch] = []
+    payment, so it is for an operator's run, not the background job.
+
+    A record that cannot be checked (the gateway unreachable or too slow) is listed as
+    unchecked, never passed over in silence; the others are still checked."""
     async with transaction(peers.sessions) as session:
         open_ids = await payments_repository.unsettled_payment_ids(session, settled_after)
         stranded_ids = await payments_repository.paid_without_booking_ids(session)
@@ -451,22 +478,54 @@ async def reconcile(
             if refunds_since is not None
             else []
         )
-    for payment_id in open_ids:
-        found += await _reconcile_open(peers, payment_id, fix, abandon_after)
-    for payment_id in stranded_ids:
-        found += await _reconcile_stranded(peers, payment_id, fix)
-    for refund_id in refund_ids:
-        done = (
-            await payments.perform_refund(peers.sessions, peers.gateway, refund_id) if fix else None
-        )
-        found.append(
-            Mismatch(
-                f"refund {refund_id}", "pending", "not made", "make the refund", done is not None
+    checks: list[tuple[str, Callable[[], Awaitable[list[Mismatch]]]]] = [
+        *(
+            (f"payment {i}", partial(_reconcile_open, peers, i, fix, abandon_after))
+            for i in open_ids
+        ),
+        *((f"payment {i}", partial(_reconcile_stranded, peers, i, fix)) for i in stranded_ids),
+        *((f"refund {i}", partial(_reconcile_refund, peers, i, fix)) for i in refund_ids),
+        *((f"payment {i}", partial(_reconcile_refunds, peers, i, fix)) for i in paid_ids),
+    ]
+    result = Reconciliation()
+    failures_in_a_row = 0
+    for subject, check in checks:
+        if failures_in_a_row >= GATEWAY_FAILURES_BEFORE_GIVING_UP:
+            result.unchecked.append(
+                Unchecked(subject, "not asked: the payment gateway failed repeatedly")
             )
-        )
-    for payment_id in paid_ids:
-        found += await _reconcile_refunds(peers, payment_id, fix)
-    return found
+            continue
+        try:
+            result.mismatches += await check()
+        except (GatewayError, GatewayUnavailableError) as error:
+            failures_in_a_row += 1
+            cause = error.__cause__ or error  # the gateway's own failure, not our 503's words
+            log.warning(
+                "reconcile: %s not checked: the gateway did not answer (%s)", subject, cause
+            )
+            result.unchecked.append(Unchecked(subject, "the payment gateway did not answer"))
+        except DomainError as error:  # a rule said no (busy, amount differs): a person looks
+            log.warning("reconcile: %s not checked: %s", subject, error.code)
+            result.unchecked.append(Unchecked(subject, f"refused: {error.code}"))
+        except Exception as error:
+            log.exception("reconcile: %s not checked", subject)
+            result.unchecked.append(Unchecked(subject, f"failed: {type(error).__name__}"))
+        else:
+            failures_in_a_row = 0
+    return result
+
+
+async def _reconcile_refund(peers: Gateways, refund_id: uuid.UUID, fix: bool) -> list[Mismatch]:
+    subject = f"refund {refund_id}"
+    if not fix:
+        return [Mismatch(subject, "pending", "not made", "make the refund", False)]
+    done = await payments.perform_refund(peers.sessions, peers.gateway, refund_id)
+    if done is None:
+        return []  # made meanwhile, or being made by another process right now
+    # Refused for good: staff settle it by hand (logged at ERROR), so it is not fixed.
+    return [
+        Mismatch(subject, "pending", "not made", "make the refund", done != RefundStatus.FAILED)
+    ]
 
 
 async def _reconcile_refunds(peers: Gateways, payment_id: uuid.UUID, fix: bool) -> list[Mismatch]:
@@ -474,11 +533,8 @@ async def _reconcile_refunds(peers: Gateways, payment_id: uuid.UUID, fix: bool) 
         payment = await payments_repository.get_payment(session, payment_id, for_update=True)
         if payment is None or payment.status != PaymentStatus.SUCCEEDED:
             return []
-        try:
+        with peers.gateway.time_budget():  # the payment's row is locked meanwhile
             missing = await payments.refunds_made_elsewhere(session, peers.gateway, payment)
-        except GatewayError:
-            log.warning("reconcile: refunds of payment %s not checked", payment_id, exc_info=True)
-            return []
         found = [
             Mismatch(
                 f"payment {payment.id}",
@@ -501,27 +557,40 @@ async def _reconcile_open(
         payment = await payments_repository.get_payment(session, payment_id, for_update=True)
         if payment is None or payment.status not in UNSETTLED:
             return []
+        with peers.gateway.time_budget():  # the payment's row is locked meanwhile
+            return await _compare_open(session, peers, payment, fix, abandon_after)
+
+
+async def _compare_open(
+    session: AsyncSession,
+    peers: Gateways,
+    payment: Payment,
+    fix: bool,
+    abandon_after: timedelta,
+) -> list[Mismatch]:
+    seen = await _fetch(peers.gateway, payment)
+    subject = f"payment {payment.id}"
+    if seen.status != payment.status:
+        ours = payment.status
+        if fix:
+            await settle(session, peers, payment, seen)
+        return [Mismatch(subject, ours, seen.status, "record the gateway's", fix)]
+    appointment = await booking_repository.get_appointment(session, payment.appointment_id)
+    now = await booking_repository.database_now(session)
+    assert appointment is not None
+    stale = now - payment.updated_at > abandon_after
+    if not stale or booking.current_status(appointment, now) is Status.HELD:
+        return []
+    ours = payment.status
+    if fix:
+        assert payment.gateway_reference is not None
         try:
-            seen = await _fetch(peers.gateway, payment)
-        except Exception:
-            log.warning("reconcile: payment %s not checked", payment_id, exc_info=True)
-            return []
-        subject = f"payment {payment.id}"
-        if seen.status != payment.status:
-            if fix:
-                await settle(session, peers, payment, seen)
-            return [Mismatch(subject, payment.status, seen.status, "record the gateway's", fix)]
-        appointment = await booking_repository.get_appointment(session, payment.appointment_id)
-        now = await booking_repository.database_now(session)
-        assert appointment is not None
-        stale = now - payment.updated_at > abandon_after
-        if stale and booking.current_status(appointment, now) is not Status.HELD:
-            if fix:
-                assert payment.gateway_reference is not None
-                cancelled = await peers.gateway.cancel(payment.gateway_reference)
-                await payments.record(session, payment, cancelled, now)
-            return [Mismatch(subject, payment.status, seen.status, "give up the payment", fix)]
-    return []
+            given_up = await peers.gateway.cancel(payment.gateway_reference)
+        except GatewayError as error:
+            raise payments.unavailable(error) from error
+        # Should it have gone through meanwhile, it is honoured like any late payment.
+        await settle(session, peers, payment, given_up)
+    return [Mismatch(subject, ours, seen.status, "give up the payment", fix)]
 
 
 async def _reconcile_stranded(peers: Gateways, payment_id: uuid.UUID, fix: bool) -> list[Mismatch]:
