@@ -20,6 +20,7 @@ from tests.booking.helpers import assert_problem, status_in_db
 from tests.factories import make_world
 from tests.payments.faults import GatewayProxy
 from tests.payments.helpers import (
+    DECLINED_CARD,
     GOOD_CARD,
     Localstripe,
     card_token,
@@ -217,5 +218,27 @@ async def test_the_budget_is_for_the_whole_request_not_for_each_call(
     if page.json()["payment"]["status"] != "succeeded":
         paid = await pay(proxied, started, token)
         assert paid.json()["payment"]["status"] == "succeeded", paid.text
+    assert await status_in_db(session, started.hold_id) == "confirmed"
+    assert len(await succeeded_charges(localstripe, started.payment_id)) == 1
+
+
+async def test_pays_sent_at_once_after_a_decline_charge_one_card_once(
+    client: AppClient, session: AsyncSession, localstripe: Localstripe
+) -> None:
+    """A payer double-clicking, with tabs open, after a decline: each pay may open the fresh
+    PaymentIntent, charge, or find the charge; exactly one card is charged, once."""
+    world = await make_world(session)
+    await paid_online(session, world)
+    started = await start_checkout(client, world, world.at(10), await client.patient())
+    declined = await pay(
+        client, started, await card_token(localstripe.url, started.fields, DECLINED_CARD)
+    )
+    assert_problem(declined, 402, "payment_declined")
+    cards = [await new_card(localstripe) for _ in range(5)]
+
+    answers = await asyncio.gather(*(pay(client, started, card) for card in cards))
+
+    assert {answer.status_code for answer in answers} == {200}, [a.text for a in answers]
+    assert {answer.json()["payment"]["status"] for answer in answers} == {"succeeded"}
     assert await status_in_db(session, started.hold_id) == "confirmed"
     assert len(await succeeded_charges(localstripe, started.payment_id)) == 1
