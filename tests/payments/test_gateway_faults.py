@@ -20,12 +20,14 @@ from tests.booking.helpers import assert_problem, status_in_db
 from tests.factories import make_world
 from tests.payments.faults import GatewayProxy
 from tests.payments.helpers import (
+    BANK_CHECK_CARD,
     DECLINED_CARD,
     GOOD_CARD,
     Localstripe,
     card_token,
     new_card,
     paid_online,
+    pass_bank_check,
     pay,
     payment_row,
     start_checkout,
@@ -241,4 +243,29 @@ async def test_pays_sent_at_once_after_a_decline_charge_one_card_once(
     assert {answer.status_code for answer in answers} == {200}, [a.text for a in answers]
     assert {answer.json()["payment"]["status"] for answer in answers} == {"succeeded"}
     assert await status_in_db(session, started.hold_id) == "confirmed"
+    assert len(await succeeded_charges(localstripe, started.payment_id)) == 1
+
+
+async def test_pay_sent_again_while_the_bank_checks_the_card_does_not_charge_it_afresh(
+    client: AppClient, session: AsyncSession, localstripe: Localstripe
+) -> None:
+    world = await make_world(session)
+    await paid_online(session, world)
+    patient = await client.patient()
+    started = await start_checkout(client, world, world.at(10), patient)
+    token = await card_token(localstripe.url, started.fields, BANK_CHECK_CARD)
+    asked = await pay(client, started, token)
+    assert asked.json()["payment"]["status"] == "requires_action", asked.text
+
+    again = await pay(client, started, token)  # a retry, or a double click
+
+    assert again.status_code == 200, again.text
+    assert again.json()["payment"]["status"] == "requires_action"
+    assert again.json()["gateway_fields"]["payment_secret"]
+    # Another card may still take over from the one stuck at its bank's check.
+    other = await pay(client, started, await new_card(localstripe))
+    assert other.status_code == 200, other.text
+    await pass_bank_check(localstripe.url, asked.json()["gateway_fields"])
+    page = await client.get(f"/api/v1/payments/{started.payment_id}", headers=patient.headers)
+    assert page.json()["appointment"]["status"] == "confirmed", page.text
     assert len(await succeeded_charges(localstripe, started.payment_id)) == 1

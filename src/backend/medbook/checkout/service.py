@@ -151,7 +151,13 @@ async def pay(
             else:
                 seen = await _fetch(peers.gateway, payment, charging=True)
                 await settle(session, peers, payment, seen)
-        if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_ACTION):
+        if payment.status == PaymentStatus.SUCCEEDED or (
+            # This very card waits for the bank's check: finish that, never charge it afresh.
+            # (Another card may replace one stuck there, as before.)
+            payment.status == PaymentStatus.REQUIRES_ACTION
+            and seen is not None
+            and seen.payment_method == method
+        ):
             return await _checkout(session, peers.gateway, payment, seen)
         appointment, now = await booking.view_appointment(session, payment.appointment_id, actor)
         if booking.current_status(appointment, now) is not Status.HELD:

@@ -24,6 +24,8 @@ class GatewayPayment:
     client_secret: str | None = None
     failure_code: str | None = None
     failure_message: str | None = None
+    # The card token last given to this payment (an opaque id, never card data).
+    payment_method: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,7 +257,16 @@ def _payment(intent: Any) -> GatewayPayment:
         client_secret=intent.client_secret,
         failure_code=getattr(error, "code", None) if error else None,
         failure_message=getattr(error, "message", None) if error else None,
+        payment_method=_id_of(intent.payment_method),
     )
+
+
+def _id_of(field: Any) -> str | None:
+    """An id the API gives either as it is or expanded into its object."""
+    if field is None or isinstance(field, str):
+        return field
+    found = getattr(field, "id", None)
+    return found if isinstance(found, str) else None
 
 
 def _payment_status(status: str, *, has_error: bool) -> PaymentStatus:
@@ -284,6 +293,7 @@ def _replace_failure(
         client_secret=payment.client_secret,
         failure_code=code or payment.failure_code or "card_declined",
         failure_message=message or payment.failure_message,
+        payment_method=payment.payment_method,
     )
 
 
