@@ -134,8 +134,8 @@ async def pay(
 
     Safe to retry whatever became of an earlier try (its answer lost, or the process killed
     between the gateway's charge and our commit): the gateway is asked first, and a payment it
-    has charged, or that waits for the bank's check, is taken as it stands, never charged
-    again. All gateway calls share one time budget, below the database's lock_timeout, so the
+    has charged, or whose card (this one) waits for the bank's check, is taken as it stands,
+    never charged again. All gateway calls share one time budget, below the database's lock_timeout, so the
     return page waiting for this payment's row is answered, never told `busy`."""
     with peers.gateway.time_budget():
         fresh: GatewayPayment | None = None
@@ -202,7 +202,11 @@ async def _charge(
         seen = await peers.gateway.pay(
             payment.gateway_reference,
             method,
-            idempotency_key=idempotency_key("payment", payment.id, "pay", method),
+            # Per PaymentIntent too: a token sent again after a decline goes on a fresh one,
+            # and Stripe refuses a key reused for another request.
+            idempotency_key=idempotency_key(
+                "payment", payment.id, "pay", payment.gateway_reference, method
+            ),
         )
     except PaymentDeclinedError as declined:
         await payments.record(session, payment, declined.payment, now)
