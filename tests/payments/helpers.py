@@ -33,6 +33,7 @@ GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000341"  # accepted by the card fields, declined when charged
 BANK_CHECK_CARD = "4000002500003155"  # 3-D Secure: the bank asks the payer to confirm
 CVC = "737"
+CARD: dict[str, Any] = {"exp_month": 12, "exp_year": 2034, "cvc": CVC}  # and a "number"
 
 
 @dataclass
@@ -108,7 +109,7 @@ async def card_token(gateway_url: str, fields: dict[str, Any], number: str = GOO
             "client_secret": secret,
             "payment_method_data": {
                 "type": "card",
-                "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": CVC},
+                "card": CARD | {"number": number},
             },
         }
         response = await browser.post(f"/v1/setup_intents/{setup_intent}/confirm", json=body)
@@ -120,6 +121,14 @@ async def card_token(gateway_url: str, fields: dict[str, Any], number: str = GOO
             response.raise_for_status()
             answer = response.json()
     token: str = answer["payment_method"]
+    return token
+
+
+async def new_card(gateway: Localstripe, number: str = GOOD_CARD) -> str:
+    """A fresh token for a card, as the gateway's fields would give one."""
+    params: Any = {"type": "card", "card": CARD | {"number": number}}
+    made = await gateway.sdk().v1.payment_methods.create_async(params=params)
+    token: str = made.id
     return token
 
 
@@ -265,3 +274,31 @@ async def at_the_bank_check(
     assert asked.json()["payment"]["status"] == "requires_action", asked.text
     fields: dict[str, Any] = asked.json()["gateway_fields"]
     return started, fields
+
+
+async def succeeded_charges(gateway: Localstripe, payment_id: str) -> list[Any]:
+    """Every charge that went through at localstripe for our payment, across all of its
+    PaymentIntents: found by our payment id in their metadata, so an intent we lost track of
+    is counted too."""
+    sdk = gateway.sdk()
+    intents = {
+        intent.id
+        for intent in await _every(sdk.v1.payment_intents.list_async)
+        if intent.metadata.to_dict().get("medbook_payment_id") == payment_id
+    }
+    return [
+        charge
+        for charge in await _every(sdk.v1.charges.list_async)
+        if charge.payment_intent in intents and charge.status == "succeeded"
+    ]
+
+
+async def _every(list_page: Any) -> list[Any]:
+    found: list[Any] = []
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        page = await list_page(params=params)
+        found += page.data
+        if not page.has_more or not page.data:
+            return found
+        params = {**params, "starting_after": page.data[-1].id}

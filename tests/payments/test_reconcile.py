@@ -1,22 +1,38 @@
 """`medbook payments reconcile`: lists where our records and localstripe's differ, then mends
-them with --fix, and finds nothing the second time."""
+them with --fix, and finds nothing the second time; says which records it could not check when
+the gateway is out of reach, and the background job logs them and carries on."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 
+import httpx
+import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from medbook.app import payment_gateway
+from medbook.checkout.service import Gateways
+from medbook.checkout.tasks import reconcile_payments
+from medbook.db import session_factory
+from medbook.settings import Settings
 from tests.auth import AppClient
-from tests.booking.helpers import status_in_db
-from tests.factories import make_world
+from tests.booking.helpers import PATIENT, status_in_db
+from tests.factories import World, make_world
+from tests.live import free_port
+from tests.payments.faults import GatewayProxy
 from tests.payments.helpers import (
     BANK_CHECK_CARD,
     Localstripe,
+    Started,
     card_token,
     paid_booking,
     paid_online,
@@ -30,14 +46,14 @@ from tests.payments.helpers import (
 
 
 def reconcile(
-    database_url: str, gateway: Localstripe, *flags: str
+    database_url: str, gateway: Localstripe | str, *flags: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "medbook", "payments", "reconcile", *flags],
         env={
             **os.environ,
             "DATABASE_URL": database_url,
-            "MEDBOOK_PAYMENT_API_BASE": gateway.url,
+            "MEDBOOK_PAYMENT_API_BASE": gateway if isinstance(gateway, str) else gateway.url,
             "MEDBOOK_LOG_LEVEL": "warning",
         },
         capture_output=True,
@@ -187,3 +203,122 @@ async def test_a_refund_made_in_the_gateways_dashboard_is_found_and_recorded_onc
         "clinic_cancelled": "succeeded",
         "made_at_gateway": "succeeded",
     }
+
+
+async def paid_at_the_gateway_unheard_of(
+    client: AppClient, localstripe: Localstripe, world: World, start: datetime, name: str
+) -> Started:
+    """Paid at the gateway (the bank's check passed), but no webhook and no return page: our
+    record still waits for the bank's check, and the booking is a hold."""
+    unheard = await start_checkout(client, world, start, await client.patient(name))
+    asked = await pay(
+        client, unheard, await card_token(localstripe.url, unheard.fields, BANK_CHECK_CARD)
+    )
+    await pass_bank_check(localstripe.url, asked.json()["gateway_fields"])
+    return unheard
+
+
+async def test_reconcile_says_what_it_could_not_check_when_the_gateway_is_unreachable(
+    client: AppClient, session: AsyncSession, localstripe: Localstripe, database_url: str
+) -> None:
+    world = await make_world(session)
+    await paid_online(session, world)
+    unheard = await paid_at_the_gateway_unheard_of(client, localstripe, world, world.at(9), "a")
+    booked = await paid_booking(client, localstripe, world, world.at(11), await client.patient())
+    refund_id = uuid.uuid4()
+    await execute(
+        session,
+        "WITH recorded AS (INSERT INTO refunds (id, payment_id, amount_cents, reason, status) "
+        "VALUES (:id, :payment, 1500, 'clinic_cancelled', 'pending') RETURNING payment_id) "
+        "UPDATE payments SET refunded_cents = 1500 WHERE id IN (SELECT payment_id FROM recorded)",
+        id=refund_id,
+        payment=uuid.UUID(booked.payment_id),
+    )
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+
+    listed = reconcile(database_url, nowhere)
+    mended = reconcile(database_url, nowhere, "--fix")
+
+    assert listed.returncode == 2, listed.stdout + listed.stderr
+    assert f"payment {unheard.payment_id}: NOT CHECKED" in listed.stdout, listed.stdout
+    assert "1 record(s) NOT CHECKED" in listed.stdout
+    assert "0 mismatch(es)" not in listed.stdout  # the refund is still listed, to be made
+    assert mended.returncode == 2, mended.stdout + mended.stderr
+    assert f"payment {unheard.payment_id}: NOT CHECKED" in mended.stdout
+    assert f"refund {refund_id}: NOT CHECKED" in mended.stdout
+    assert "Traceback" not in mended.stderr
+    # Nothing was changed or claimed done.
+    assert (await payment_row(session, unheard.payment_id)).status == "requires_action"
+    assert await status_in_db(session, unheard.hold_id) == "held"
+    [refund] = await refund_rows(session, booked.payment_id)
+    assert refund.status == "pending"
+
+    back = reconcile(database_url, localstripe, "--fix")
+
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "NOT CHECKED" not in back.stdout
+    assert await status_in_db(session, unheard.hold_id) == "confirmed"
+    [refund] = await refund_rows(session, booked.payment_id)
+    assert refund.status == "succeeded"
+
+
+async def test_background_reconciliation_logs_what_it_could_not_check_and_carries_on(
+    client: AppClient,
+    session: AsyncSession,
+    localstripe: Localstripe,
+    engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world = await make_world(session)
+    await paid_online(session, world)
+    unheard = await paid_at_the_gateway_unheard_of(client, localstripe, world, world.at(9), "a")
+    proxy = GatewayProxy(localstripe.url)
+    proxy.refuse()
+    settings = Settings(
+        payment_api_base=proxy.url,
+        payment_reconcile_seconds=0.2,
+        payment_settle_after_seconds=0,
+        payment_gateway_timeout_seconds=1,
+    )
+    caplog.set_level(logging.DEBUG)
+    try:
+        async with httpx.AsyncClient() as outbound:
+            peers = Gateways(payment_gateway(settings, outbound), session_factory(engine))
+            job = asyncio.create_task(reconcile_payments(peers, settings))
+            try:
+                # Two rounds that could not check it: the job goes on after the first.
+                await eventually(lambda: len(not_checked(caplog)) >= 2)
+                assert await status_in_db(session, unheard.hold_id) == "held"
+                proxy.release()
+                await eventually(
+                    lambda: any("reconciled payment" in line for line in lines(caplog))
+                )
+            finally:
+                job.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job
+    finally:
+        proxy.stop()
+
+    assert await status_in_db(session, unheard.hold_id) == "confirmed"
+    [first, *_] = not_checked(caplog)
+    assert f"payment {unheard.payment_id} (the payment gateway did not answer)" in first
+    # Ids and reasons only: nobody's details, and no tracebacks.
+    for line in lines(caplog):
+        for personal in (*PATIENT.values(), "Tan Mei Ling", "+6591234567", "mei.ling"):
+            assert personal not in line, line
+    assert [r for r in caplog.records if r.name.startswith("medbook") and r.exc_info] == []
+
+
+def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records]
+
+
+def not_checked(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [line for line in lines(caplog) if line.startswith("payment reconciliation:")]
+
+
+async def eventually(condition: Callable[[], bool], seconds: float = 60) -> None:
+    async with asyncio.timeout(seconds):
+        while not condition():
+            await asyncio.sleep(0.05)

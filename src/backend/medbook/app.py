@@ -67,7 +67,7 @@ def payment_gateway(settings: Settings, outbound: httpx.AsyncClient) -> PaymentG
         webhook_secret=settings.stripe_webhook_secret,
         js_url=settings.payment_js_url,
         http=outbound,
-        timeout_seconds=settings.outbound_timeout_seconds,
+        timeout_seconds=settings.payment_gateway_timeout_seconds,
     )
 
 

@@ -6,10 +6,10 @@ directory. `.env.example` at the repository root lists every setting.
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -126,7 +126,10 @@ class Settings(BaseSettings):
         "Unset: the system store.",
     )
     outbound_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="Timeout of one outbound call (Singpass, gateway)."
+        default=10.0,
+        gt=0,
+        description="Timeout of one outbound call to Singpass (the payment gateway has its own, "
+        "payment_gateway_timeout_seconds).",
     )
 
     staff_idle_minutes: int = Field(
@@ -241,6 +244,15 @@ class Settings(BaseSettings):
         default=DEV_STRIPE_WEBHOOK_SECRET,
         description="The signing secret of our Stripe webhook endpoint (whsec_...).",
     )
+    payment_gateway_timeout_seconds: float = Field(
+        default=4.0,
+        gt=0,
+        description="How long one request may wait on the payment gateway in all (every call "
+        "and retry it makes while it holds a payment's row). Kept below the database "
+        "lock_timeout, so a request waiting for that row (the return page) is answered, never "
+        "told `busy`. Past it the payer gets 503 with Retry-After, and the payment is settled "
+        "by the retry, the return page, the webhook or reconciliation.",
+    )
     payment_reconcile_seconds: float = Field(
         default=300.0,
         gt=0,
@@ -264,6 +276,15 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _gateway_waits_less_than_a_lock(self) -> Self:
+        if self.payment_gateway_timeout_seconds * 1000 >= self.db_lock_timeout_ms:
+            raise ValueError(
+                "MEDBOOK_PAYMENT_GATEWAY_TIMEOUT_SECONDS must be below MEDBOOK_DB_LOCK_TIMEOUT_MS "
+                "(a request holding a payment's row would outwait those waiting for it)"
+            )
+        return self
 
     def payment_dev_defaults_in_use(self) -> bool:
         """True when a gateway other than localstripe would get the development keys."""

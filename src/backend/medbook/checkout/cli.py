@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from medbook.checkout.service import Gateways, Mismatch, reconcile
+from medbook.checkout.service import Gateways, Reconciliation, reconcile
 from medbook.db import create_engine, database_url, session_factory
 from medbook.outbound import outbound_client
 from medbook.settings import get_settings
@@ -37,12 +37,13 @@ def reconcile_command(
     """List (and with --fix, mend) where our payments and refunds differ from the gateway's:
     payments taken but not recorded, paid bookings left unconfirmed, refunds not yet made,
     unpaid payments long abandoned, and (with --refunds-since-days) refunds made at the
-    gateway that we have no record of. Exit 1 when something was found and not fixed."""
+    gateway that we have no record of. Exit 1 when something was found and not fixed, 2 when
+    some records could not be checked (the gateway unreachable or too slow: they are listed)."""
     from medbook.app import payment_gateway
 
     settings = get_settings()
 
-    async def run() -> list[Mismatch]:
+    async def run() -> Reconciliation:
         engine = create_engine(database_url(), settings)
         outbound = outbound_client(settings)
         try:
@@ -61,12 +62,22 @@ def reconcile_command(
             await engine.dispose()
 
     found = asyncio.run(run())
-    for mismatch in found:
+    for mismatch in found.mismatches:
         state = "fixed" if mismatch.fixed else "to fix"
         typer.echo(
             f"{mismatch.subject}: ours {mismatch.ours}, gateway {mismatch.theirs}: "
             f"{mismatch.action} [{state}]"
         )
-    typer.echo(f"{len(found)} mismatch(es){', all fixed' if fix and found else ''}")
-    if found and not fix:
+    for unchecked in found.unchecked:
+        typer.echo(f"{unchecked.subject}: NOT CHECKED: {unchecked.reason}")
+    fixed = ", all fixed" if found.mismatches and all(m.fixed for m in found.mismatches) else ""
+    summary = f"{len(found.mismatches)} mismatch(es){fixed}"
+    if found.unchecked:
+        summary += (
+            f"; {len(found.unchecked)} record(s) NOT CHECKED, run again when the gateway answers"
+        )
+    typer.echo(summary)
+    if found.unchecked:
+        raise typer.Exit(code=2)
+    if not found.complete:
         raise typer.Exit(code=1)

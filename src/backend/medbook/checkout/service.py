@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,14 +28,16 @@ from medbook.booking.service import CheckoutDetails, PaidOutcome
 from medbook.booking.states import Status
 from medbook.clinics import repository as clinics_repository
 from medbook.db import transaction
-from medbook.errors import ConflictError, NotFoundError
+from medbook.errors import ConflictError, DomainError, NotFoundError
 from medbook.identity.permissions import Actor, Permission, StaffPrincipal
 from medbook.payments import repository as payments_repository
 from medbook.payments import service as payments
 from medbook.payments.errors import (
     AlreadyPaidError,
+    GatewayUnavailableError,
     NoOnlinePaymentError,
     PaymentDeclinedProblem,
+    PaymentMethodRefusedProblem,
     PaymentNotFoundError,
 )
 from medbook.payments.gateway import (
@@ -42,8 +45,10 @@ from medbook.payments.gateway import (
     GatewayPayment,
     PaymentDeclinedError,
     PaymentGateway,
+    PaymentMethodRefusedError,
+    WebhookEvent,
 )
-from medbook.payments.models import Payment, PaymentStatus, Refund, RefundReason
+from medbook.payments.models import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
 from medbook.payments.policy import cancellation_reason, refund_due
 from medbook.payments.service import RefundRequest, idempotency_key
 
@@ -85,6 +90,17 @@ async def start_payment(
     details: CheckoutDetails,
 ) -> Checkout:
     """Open the payment for a live hold (or go on with the one already open)."""
+    with peers.gateway.time_budget():  # the hold and its payment are locked meanwhile
+        return await _start_payment(session, peers, actor, hold_id, details)
+
+
+async def _start_payment(
+    session: AsyncSession,
+    peers: Gateways,
+    actor: Actor,
+    hold_id: uuid.UUID,
+    details: CheckoutDetails,
+) -> Checkout:
     appointment, service = await booking.hold_for_checkout(session, hold_id, actor)
     if service.online_payment == "none":
         raise NoOnlinePaymentError(
@@ -115,43 +131,110 @@ async def start_payment(
 async def pay(
     session: AsyncSession, peers: Gateways, actor: Actor, payment_id: uuid.UUID, method: str
 ) -> Checkout:
-    """Charge the card the gateway's fields tokenised as `method`, while the hold lives."""
-    payment = await _payment_for(session, actor, payment_id, to_book=True)
-    if payment.status == PaymentStatus.SUCCEEDED:
-        return await _checkout(session, peers.gateway, payment)
-    if payment.status == PaymentStatus.CANCELLED:
-        raise ConflictError("This payment was given up; start again.", code="payment_cancelled")
-    appointment, now = await booking.view_appointment(session, payment.appointment_id, actor)
-    if booking.current_status(appointment, now) is not Status.HELD:
-        raise HoldExpiredError(
-            "Your hold on this time ran out before the payment, and nothing was charged. "
-            "Please pick a time again."
-        )
-    if payment.status == PaymentStatus.FAILED:
-        await payments.fresh_attempt(session, peers.gateway, payment)
+    """Charge the card the gateway's fields tokenised as `method`, while the hold lives.
+
+    Safe to retry whatever became of an earlier try (its answer lost, or the process killed
+    between the gateway's charge and our commit): the gateway is asked first, and a payment it
+    has charged, or whose card (this one) waits for the bank's check, is taken as it stands,
+    never charged again. All gateway calls share one time budget, below the database's lock_timeout, so the
+    return page waiting for this payment's row is answered, never told `busy`."""
+    with peers.gateway.time_budget():
+        fresh: GatewayPayment | None = None
+        if await payments_repository.payment_status(session, payment_id) == PaymentStatus.FAILED:
+            fresh = await _next_attempt(peers, actor, payment_id)
+        payment = await _payment_for(session, actor, payment_id, to_book=True)
+        if payment.status == PaymentStatus.CANCELLED:
+            raise ConflictError("This payment was given up; start again.", code="payment_cancelled")
+        seen: GatewayPayment | None = None
+        if payment.status != PaymentStatus.SUCCEEDED:
+            if fresh is not None and fresh.reference == payment.gateway_reference:
+                seen = fresh  # made a moment ago, waiting for this card
+            else:
+                seen = await _fetch(peers.gateway, payment, charging=True)
+                await settle(session, peers, payment, seen)
+        if payment.status == PaymentStatus.SUCCEEDED or (
+            # This very card waits for the bank's check: finish that, never charge it afresh.
+            # (Another card may replace one stuck there, as before.)
+            payment.status == PaymentStatus.REQUIRES_ACTION
+            and seen is not None
+            and seen.payment_method == method
+        ):
+            return await _checkout(session, peers.gateway, payment, seen)
+        appointment, now = await booking.view_appointment(session, payment.appointment_id, actor)
+        if booking.current_status(appointment, now) is not Status.HELD:
+            raise HoldExpiredError(
+                "Your hold on this time ran out before the payment, and nothing was charged. "
+                "Please pick a time again."
+            )
+        if payment.status == PaymentStatus.FAILED:
+            # Declined at the gateway after our last word (its answer never reached us): the
+            # decline is recorded, and the next card goes on a fresh payment.
+            assert seen is not None
+            raise _declined(seen, appointment)
+        return await _charge(session, peers, payment, method, appointment, now)
+
+
+async def _next_attempt(
+    peers: Gateways, actor: Actor, payment_id: uuid.UUID
+) -> GatewayPayment | None:
+    """After a decline, the next card goes on a fresh gateway payment. Its reference is
+    committed before that card is charged, so a charge whose answer is lost (the process
+    killed before our commit) is still found by the retry, and never made twice."""
+    async with transaction(peers.sessions) as session:
+        payment = await _payment_for(session, actor, payment_id, to_book=True)
+        if payment.status != PaymentStatus.FAILED:
+            return None  # another request got there first
+        appointment, now = await booking.view_appointment(session, payment.appointment_id, actor)
+        if booking.current_status(appointment, now) is not Status.HELD:
+            return None  # the caller says the hold ran out
+        return await payments.fresh_attempt(session, peers.gateway, payment)
+
+
+async def _charge(
+    session: AsyncSession,
+    peers: Gateways,
+    payment: Payment,
+    method: str,
+    appointment: Appointment,
+    now: datetime,
+) -> Checkout:
     assert payment.gateway_reference is not None
     try:
         seen = await peers.gateway.pay(
             payment.gateway_reference,
             method,
-            idempotency_key=idempotency_key("payment", payment.id, "pay", method),
+            # Per PaymentIntent too: a token sent again after a decline goes on a fresh one,
+            # and Stripe refuses a key reused for another request.
+            idempotency_key=idempotency_key(
+                "payment", payment.id, "pay", payment.gateway_reference, method
+            ),
         )
     except PaymentDeclinedError as declined:
         await payments.record(session, payment, declined.payment, now)
-        reason = declined.payment.failure_message or "your card was declined"
-        until = appointment.hold_expires_at
-        raise PaymentDeclinedProblem(
-            f"The payment did not go through ({reason.rstrip('.')}). Nothing was charged. "
-            + (
-                f"You can try another card until {until.isoformat(timespec='seconds')}."
-                if until
-                else "You can try another card."
-            )
-        ) from declined
+        raise _declined(declined.payment, appointment) from declined
+    except PaymentMethodRefusedError as refused:
+        log.info("payment %s: the gateway refused the card token (%s)", payment.id, refused.code)
+        raise PaymentMethodRefusedProblem(
+            "The payment service does not accept this card token: it may have expired, or come "
+            "from another page. Nothing was charged; please enter your card again."
+        ) from refused
     except GatewayError as error:
-        raise payments.unavailable(error) from error
+        raise payments.unavailable(error, charging=True) from error
     await settle(session, peers, payment, seen)
     return await _checkout(session, peers.gateway, payment, seen)
+
+
+def _declined(declined: GatewayPayment, appointment: Appointment) -> PaymentDeclinedProblem:
+    reason = declined.failure_message or "your card was declined"
+    until = appointment.hold_expires_at
+    return PaymentDeclinedProblem(
+        f"The payment did not go through ({reason.rstrip('.')}). Nothing was charged. "
+        + (
+            f"You can try another card until {until.isoformat(timespec='seconds')}."
+            if until
+            else "You can try another card."
+        )
+    )
 
 
 async def payment_status(
@@ -159,16 +242,17 @@ async def payment_status(
 ) -> Checkout:
     """The payer's return page: asks the gateway itself while the payment is open, so a lost
     webhook never leaves a paid booking unconfirmed."""
-    payment = await _payment_for(session, actor, payment_id)
-    seen: GatewayPayment | None = None
-    if payment.status in UNSETTLED and payment.gateway_reference is not None:
-        try:
-            seen = await peers.gateway.fetch(payment.gateway_reference)
-        except GatewayError as error:
-            log.warning("return page: gateway unreachable (%s); showing what we know", error)
-        else:
-            await settle(session, peers, payment, seen)
-    return await _checkout(session, peers.gateway, payment, seen)
+    with peers.gateway.time_budget():  # the payment's row is locked meanwhile
+        payment = await _payment_for(session, actor, payment_id)
+        seen: GatewayPayment | None = None
+        if payment.status in UNSETTLED and payment.gateway_reference is not None:
+            try:
+                seen = await peers.gateway.fetch(payment.gateway_reference)
+            except GatewayError as error:
+                log.warning("return page: gateway unreachable (%s); showing what we know", error)
+            else:
+                await settle(session, peers, payment, seen)
+        return await _checkout(session, peers.gateway, payment, seen)
 
 
 async def settle(
@@ -205,6 +289,11 @@ async def handle_webhook(
     """A gateway event, verified and taken once. The event only says "look": the payment's
     state is asked of the gateway, so events arriving late or out of order change nothing."""
     event = peers.gateway.verify_webhook(payload, signature)
+    with peers.gateway.time_budget():  # the payment's row is locked meanwhile
+        return await _handle_event(session, peers, event)
+
+
+async def _handle_event(session: AsyncSession, peers: Gateways, event: WebhookEvent) -> str:
     if not await payments_repository.record_event(
         session, peers.gateway.name, event.id, event.type
     ):
@@ -347,6 +436,10 @@ async def clinic_day_payments(
 
 # Reconciliation
 
+# Past this many gateway failures in a row, the rest of a round is listed as not checked
+# without asking: a gateway that is down is not asked once per open payment.
+GATEWAY_FAILURES_BEFORE_GIVING_UP = 3
+
 
 @dataclass(frozen=True, slots=True)
 class Mismatch:
@@ -357,6 +450,25 @@ class Mismatch:
     fixed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Unchecked:
+    """A record reconciliation could not compare with the gateway: nothing can be said of it."""
+
+    subject: str  # "payment <id>" or "refund <id>"
+    reason: str  # why, in words safe for a log: no personal data
+
+
+@dataclass(slots=True)
+class Reconciliation:
+    mismatches: list[Mismatch] = field(default_factory=list)
+    unchecked: list[Unchecked] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Everything was checked, and every mismatch found is fixed."""
+        return not self.unchecked and all(mismatch.fixed for mismatch in self.mismatches)
+
+
 async def reconcile(
     peers: Gateways,
     *,
@@ -364,15 +476,17 @@ async def reconcile(
     settled_after: timedelta,
     abandon_after: timedelta,
     refunds_since: timedelta | None = None,
-) -> list[Mismatch]:
+) -> Reconciliation:
     """Compare our open records with the gateway and, with `fix`, put them right: payments the
     gateway took but we never heard of, paid bookings left unconfirmed, refunds not yet made,
     and payments abandoned long ago (given up at the gateway, so they can never charge).
 
     With `refunds_since`, also each payment that went through in that time: refunds made at
     the gateway without us (its dashboard) are recorded. That asks the gateway once per
-    payment, so it is for an operator's run, not the background job."""
-    found: list[Mismatch] = []
+    payment, so it is for an operator's run, not the background job.
+
+    A record that cannot be checked (the gateway unreachable or too slow) is listed as
+    unchecked, never passed over in silence; the others are still checked."""
     async with transaction(peers.sessions) as session:
         open_ids = await payments_repository.unsettled_payment_ids(session, settled_after)
         stranded_ids = await payments_repository.paid_without_booking_ids(session)
@@ -382,22 +496,54 @@ async def reconcile(
             if refunds_since is not None
             else []
         )
-    for payment_id in open_ids:
-        found += await _reconcile_open(peers, payment_id, fix, abandon_after)
-    for payment_id in stranded_ids:
-        found += await _reconcile_stranded(peers, payment_id, fix)
-    for refund_id in refund_ids:
-        done = (
-            await payments.perform_refund(peers.sessions, peers.gateway, refund_id) if fix else None
-        )
-        found.append(
-            Mismatch(
-                f"refund {refund_id}", "pending", "not made", "make the refund", done is not None
+    checks: list[tuple[str, Callable[[], Awaitable[list[Mismatch]]]]] = [
+        *(
+            (f"payment {i}", partial(_reconcile_open, peers, i, fix, abandon_after))
+            for i in open_ids
+        ),
+        *((f"payment {i}", partial(_reconcile_stranded, peers, i, fix)) for i in stranded_ids),
+        *((f"refund {i}", partial(_reconcile_refund, peers, i, fix)) for i in refund_ids),
+        *((f"payment {i}", partial(_reconcile_refunds, peers, i, fix)) for i in paid_ids),
+    ]
+    result = Reconciliation()
+    failures_in_a_row = 0
+    for subject, check in checks:
+        if failures_in_a_row >= GATEWAY_FAILURES_BEFORE_GIVING_UP:
+            result.unchecked.append(
+                Unchecked(subject, "not asked: the payment gateway failed repeatedly")
             )
-        )
-    for payment_id in paid_ids:
-        found += await _reconcile_refunds(peers, payment_id, fix)
-    return found
+            continue
+        try:
+            result.mismatches += await check()
+        except (GatewayError, GatewayUnavailableError) as error:
+            failures_in_a_row += 1
+            cause = error.__cause__ or error  # the gateway's own failure, not our 503's words
+            log.warning(
+                "reconcile: %s not checked: the gateway did not answer (%s)", subject, cause
+            )
+            result.unchecked.append(Unchecked(subject, "the payment gateway did not answer"))
+        except DomainError as error:  # a rule said no (busy, amount differs): a person looks
+            log.warning("reconcile: %s not checked: %s", subject, error.code)
+            result.unchecked.append(Unchecked(subject, f"refused: {error.code}"))
+        except Exception as error:
+            log.exception("reconcile: %s not checked", subject)
+            result.unchecked.append(Unchecked(subject, f"failed: {type(error).__name__}"))
+        else:
+            failures_in_a_row = 0
+    return result
+
+
+async def _reconcile_refund(peers: Gateways, refund_id: uuid.UUID, fix: bool) -> list[Mismatch]:
+    subject = f"refund {refund_id}"
+    if not fix:
+        return [Mismatch(subject, "pending", "not made", "make the refund", False)]
+    done = await payments.perform_refund(peers.sessions, peers.gateway, refund_id)
+    if done is None:
+        return []  # made meanwhile, or being made by another process right now
+    # Refused for good: staff settle it by hand (logged at ERROR), so it is not fixed.
+    return [
+        Mismatch(subject, "pending", "not made", "make the refund", done != RefundStatus.FAILED)
+    ]
 
 
 async def _reconcile_refunds(peers: Gateways, payment_id: uuid.UUID, fix: bool) -> list[Mismatch]:
@@ -405,11 +551,8 @@ async def _reconcile_refunds(peers: Gateways, payment_id: uuid.UUID, fix: bool) 
         payment = await payments_repository.get_payment(session, payment_id, for_update=True)
         if payment is None or payment.status != PaymentStatus.SUCCEEDED:
             return []
-        try:
+        with peers.gateway.time_budget():  # the payment's row is locked meanwhile
             missing = await payments.refunds_made_elsewhere(session, peers.gateway, payment)
-        except GatewayError:
-            log.warning("reconcile: refunds of payment %s not checked", payment_id, exc_info=True)
-            return []
         found = [
             Mismatch(
                 f"payment {payment.id}",
@@ -432,27 +575,40 @@ async def _reconcile_open(
         payment = await payments_repository.get_payment(session, payment_id, for_update=True)
         if payment is None or payment.status not in UNSETTLED:
             return []
+        with peers.gateway.time_budget():  # the payment's row is locked meanwhile
+            return await _compare_open(session, peers, payment, fix, abandon_after)
+
+
+async def _compare_open(
+    session: AsyncSession,
+    peers: Gateways,
+    payment: Payment,
+    fix: bool,
+    abandon_after: timedelta,
+) -> list[Mismatch]:
+    seen = await _fetch(peers.gateway, payment)
+    subject = f"payment {payment.id}"
+    if seen.status != payment.status:
+        ours = payment.status
+        if fix:
+            await settle(session, peers, payment, seen)
+        return [Mismatch(subject, ours, seen.status, "record the gateway's", fix)]
+    appointment = await booking_repository.get_appointment(session, payment.appointment_id)
+    now = await booking_repository.database_now(session)
+    assert appointment is not None
+    stale = now - payment.updated_at > abandon_after
+    if not stale or booking.current_status(appointment, now) is Status.HELD:
+        return []
+    ours = payment.status
+    if fix:
+        assert payment.gateway_reference is not None
         try:
-            seen = await _fetch(peers.gateway, payment)
-        except Exception:
-            log.warning("reconcile: payment %s not checked", payment_id, exc_info=True)
-            return []
-        subject = f"payment {payment.id}"
-        if seen.status != payment.status:
-            if fix:
-                await settle(session, peers, payment, seen)
-            return [Mismatch(subject, payment.status, seen.status, "record the gateway's", fix)]
-        appointment = await booking_repository.get_appointment(session, payment.appointment_id)
-        now = await booking_repository.database_now(session)
-        assert appointment is not None
-        stale = now - payment.updated_at > abandon_after
-        if stale and booking.current_status(appointment, now) is not Status.HELD:
-            if fix:
-                assert payment.gateway_reference is not None
-                cancelled = await peers.gateway.cancel(payment.gateway_reference)
-                await payments.record(session, payment, cancelled, now)
-            return [Mismatch(subject, payment.status, seen.status, "give up the payment", fix)]
-    return []
+            given_up = await peers.gateway.cancel(payment.gateway_reference)
+        except GatewayError as error:
+            raise payments.unavailable(error) from error
+        # Should it have gone through meanwhile, it is honoured like any late payment.
+        await settle(session, peers, payment, given_up)
+    return [Mismatch(subject, ours, seen.status, "give up the payment", fix)]
 
 
 async def _reconcile_stranded(peers: Gateways, payment_id: uuid.UUID, fix: bool) -> list[Mismatch]:
@@ -487,12 +643,14 @@ async def _payment_for(
     return payment
 
 
-async def _fetch(gateway: PaymentGateway, payment: Payment) -> GatewayPayment:
+async def _fetch(
+    gateway: PaymentGateway, payment: Payment, *, charging: bool = False
+) -> GatewayPayment:
     assert payment.gateway_reference is not None
     try:
         return await gateway.fetch(payment.gateway_reference)
     except GatewayError as error:
-        raise payments.unavailable(error) from error
+        raise payments.unavailable(error, charging=charging) from error
 
 
 async def _checkout(

@@ -20,7 +20,7 @@ async def reconcile_payments(peers: Gateways, settings: Settings) -> None:
         # Spread the processes out, so they rarely look at the same records at once.
         await asyncio.sleep(settings.payment_reconcile_seconds * random.uniform(0.8, 1.2))  # noqa: S311
         try:
-            fixed = await reconcile(
+            done = await reconcile(
                 peers,
                 fix=True,
                 settled_after=timedelta(seconds=settings.payment_settle_after_seconds),
@@ -29,11 +29,18 @@ async def reconcile_payments(peers: Gateways, settings: Settings) -> None:
         except Exception:
             log.warning("payment reconciliation failed; will try again", exc_info=True)
             continue
-        for found in fixed:
+        for found in done.mismatches:
             log.info(
                 "reconciled %s: ours %s, gateway %s: %s",
                 found.subject,
                 found.ours,
                 found.theirs,
                 found.action,
+            )
+        if done.unchecked:
+            # Ids and reasons only (each was logged as it happened); the next round tries again.
+            log.warning(
+                "payment reconciliation: %d record(s) not checked, tried again next round: %s",
+                len(done.unchecked),
+                "; ".join(f"{u.subject} ({u.reason})" for u in done.unchecked[:20]),
             )

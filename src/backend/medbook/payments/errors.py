@@ -15,7 +15,15 @@ class PaymentDeclinedProblem(DomainError):
     keep_changes = True
 
 
+class PaymentMethodRefusedProblem(UnprocessableError):
+    """The gateway will not charge this card token at all (not a decline of the card)."""
+
+    code = "payment_method_refused"
+
+
 class GatewayUnavailableError(DomainError):
+    """The gateway could not be reached or did not answer in time: try again shortly."""
+
     status = 503
     code = "gateway_unavailable"
     headers = {"Retry-After": "5"}

@@ -7,6 +7,7 @@ which hand us an opaque payment-method token. What comes back is a reference and
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +24,8 @@ class GatewayPayment:
     client_secret: str | None = None
     failure_code: str | None = None
     failure_message: str | None = None
+    # The card token last given to this payment (an opaque id, never card data).
+    payment_method: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,17 @@ class BrowserSetup:
 
 
 class GatewayError(Exception):
-    """The gateway could not be reached or failed: nothing is known to have happened. Retry."""
+    """The gateway could not be reached, failed, or did not answer within its time budget:
+    what the call did is not known. Retry; every money-moving call is safe to repeat."""
+
+
+class PaymentMethodRefusedError(Exception):
+    """The gateway will not charge this payment method at all (never issued, expired, of
+    another kind or account): nothing was charged, and a fresh card token is needed."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 class PaymentDeclinedError(Exception):
@@ -81,6 +94,12 @@ class PaymentGateway(Protocol):
 
     def browser_setup(self) -> BrowserSetup: ...
 
+    def time_budget(self) -> AbstractContextManager[None]:
+        """Every call made inside shares one time budget (the gateway's timeout, retries
+        included), so work done while a payment's row is locked never outlasts what a request
+        waiting for that row allows. A call past the budget raises GatewayError."""
+        ...
+
     async def create_payment(
         self, *, amount_cents: int, currency: str, payment_id: uuid.UUID, idempotency_key: str
     ) -> GatewayPayment:
@@ -94,12 +113,17 @@ class PaymentGateway(Protocol):
     async def pay(
         self, reference: str, payment_method: str, *, idempotency_key: str
     ) -> GatewayPayment:
-        """Charge the tokenised card; PaymentDeclinedError when it is refused."""
+        """Charge the tokenised card; PaymentDeclinedError when the card is refused,
+        PaymentMethodRefusedError when the token is. A payment that has moved on without this
+        call (charged by an earlier try, at the bank's check) is answered as it stands."""
         ...
 
     async def fetch(self, reference: str) -> GatewayPayment: ...
 
-    async def cancel(self, reference: str) -> GatewayPayment: ...
+    async def cancel(self, reference: str) -> GatewayPayment:
+        """Give the payment up so it can never charge; one given up already, or gone through
+        already, is answered as it stands (the caller looks at the status)."""
+        ...
 
     async def refund(
         self, reference: str, amount_cents: int, *, refund_id: uuid.UUID, idempotency_key: str

@@ -25,6 +25,13 @@ async def get_payment(
     return payment
 
 
+async def payment_status(session: AsyncSession, payment_id: uuid.UUID) -> str | None:
+    """The payment's status as last committed, without locking or loading the row."""
+    query = select(Payment.status).where(Payment.id == payment_id)
+    status: str | None = (await session.scalars(query)).one_or_none()
+    return status
+
+
 async def payment_by_reference(
     session: AsyncSession, gateway: str, reference: str, *, for_update: bool = False
 ) -> Payment | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,8 +42,16 @@ def idempotency_key(kind: str, record_id: uuid.UUID, *detail: str) -> str:
     return ":".join(("medbook", kind, str(record_id), *detail))
 
 
-def unavailable(error: GatewayError) -> GatewayUnavailableError:
+def unavailable(error: GatewayError, *, charging: bool = False) -> GatewayUnavailableError:
+    """The 503 for a gateway that failed or did not answer in time. `charging`: the failed call
+    may have charged the card, so the payer must not be told nothing was."""
     log.warning("payment gateway call failed: %s", error)
+    if charging:
+        return GatewayUnavailableError(
+            "The payment service did not answer in time, so we cannot tell yet whether your "
+            "card was charged. Check again in a moment, or pay again: a payment that went "
+            "through counts once, and you will never be charged twice."
+        )
     return GatewayUnavailableError(
         "The payment service is not answering right now. Nothing was charged; please try "
         "again in a moment."
@@ -94,7 +103,7 @@ async def fresh_attempt(
         given_up = await gateway.cancel(declined_reference)
     except GatewayError as error:
         raise unavailable(error) from error
-    if given_up.status == PaymentStatus.SUCCEEDED:  # it went through after all
+    if given_up.status != PaymentStatus.CANCELLED:  # it went through after all, or is going
         raise PaymentMismatchError("The earlier attempt went through after all; reload the page.")
     history = Payment(
         appointment_id=payment.appointment_id,
@@ -195,7 +204,8 @@ async def request_refund(
     refund_id = refund.id
 
     async def make_it() -> None:
-        await perform_refund(sessions, gateway, refund_id)
+        with suppress(GatewayError):  # logged; it stays pending and reconciliation makes it
+            await perform_refund(sessions, gateway, refund_id)
 
     after_commit(session, make_it)
     return refund
@@ -207,7 +217,9 @@ async def perform_refund(
     """Make a pending refund at the gateway, or learn how it ended: once, since an earlier try
     that got through is found by our id in its metadata, and a refund made elsewhere (recorded
     with its reference) is only ever looked up. None when it is not pending or someone else is
-    making it."""
+    making it. GatewayError when the gateway could not be reached: the refund stays pending
+    (its try is noted) and reconciliation makes it later."""
+    unreachable: GatewayError | None = None
     async with transaction(sessions) as session:
         refund = await repository.claim_pending_refund(session, refund_id)
         if refund is None:
@@ -215,21 +227,9 @@ async def perform_refund(
         payment = await repository.get_payment(session, refund.payment_id, for_update=True)
         assert payment is not None
         assert payment.gateway_reference is not None
-        reference = payment.gateway_reference
         try:
-            made = await _made_already(gateway, reference, refund)
-            if made is None and refund.gateway_reference is not None:
-                # Made already (in the gateway's dashboard, say), yet not listed: never make
-                # it a second time; ask again next round.
-                log.warning("refund %s not found at the gateway; checked again later", refund.id)
-                await repository.touch(session, refund)
-                return RefundStatus.PENDING
-            made = made or await gateway.refund(
-                reference,
-                refund.amount_cents,
-                refund_id=refund.id,
-                idempotency_key=idempotency_key("refund", refund.id),
-            )
+            with gateway.time_budget():  # the payment's row is locked meanwhile
+                made = await _make_refund(gateway, payment.gateway_reference, refund)
         except RefundRefusedError as error:
             log.error("refund %s refused by the gateway (%s): settle it by hand", refund.id, error)
             refund.status = RefundStatus.FAILED
@@ -240,12 +240,31 @@ async def perform_refund(
             return RefundStatus.FAILED
         except GatewayError as error:
             log.warning("refund %s not made yet (%s); reconciliation retries it", refund.id, error)
-            await repository.touch(session, refund)
-            return RefundStatus.PENDING
-        refund.gateway_reference = made.reference
-        refund.status = made.status
-        await repository.touch(session, refund)
-        return RefundStatus(made.status)
+            unreachable, made = error, None
+        if made is not None:
+            refund.gateway_reference = made.reference
+            refund.status = made.status
+        await repository.touch(session, refund)  # when it was last tried, if nothing else
+    if unreachable is not None:
+        raise unreachable
+    return RefundStatus.PENDING if made is None else RefundStatus(made.status)
+
+
+async def _make_refund(
+    gateway: PaymentGateway, reference: str, refund: Refund
+) -> GatewayRefund | None:
+    """The refund at the gateway, made now unless an earlier try got through; None when it was
+    made elsewhere yet is not listed (never made a second time: asked again next round)."""
+    made = await _made_already(gateway, reference, refund)
+    if made is None and refund.gateway_reference is not None:
+        log.warning("refund %s not found at the gateway; checked again later", refund.id)
+        return None
+    return made or await gateway.refund(
+        reference,
+        refund.amount_cents,
+        refund_id=refund.id,
+        idempotency_key=idempotency_key("refund", refund.id),
+    )
 
 
 async def _made_already(

@@ -8,8 +8,14 @@ there).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -21,6 +27,7 @@ from medbook.payments.gateway import (
     GatewayPayment,
     GatewayRefund,
     PaymentDeclinedError,
+    PaymentMethodRefusedError,
     RefundRefusedError,
     WebhookEvent,
     WebhookRefusedError,
@@ -31,6 +38,14 @@ METADATA_PAYMENT_ID = "medbook_payment_id"
 METADATA_REFUND_ID = "medbook_refund_id"
 # Stripe's own default: a signed event older than this is refused as a possible replay.
 WEBHOOK_TOLERANCE_SECONDS = 300
+# A host that does not take the connection within this is not going to: fail fast, so the SDK's
+# retry (or the caller's answer) still fits in the budget.
+CONNECT_TIMEOUT_SECONDS = 2.0
+# States in which a PaymentIntent still waits for a card: a refusal then is about the card token.
+WAITING_FOR_CARD = frozenset({"requires_payment_method", "requires_confirmation"})
+
+# When the calls of the current time_budget() block must be done by (time.monotonic()).
+_deadline: ContextVar[float | None] = ContextVar("stripe_deadline", default=None)
 
 _REFUND_STATUSES = {
     "succeeded": RefundStatus.SUCCEEDED,
@@ -44,7 +59,7 @@ _REFUND_STATUSES = {
 class _OutboundHTTPXClient(stripe.HTTPXClient):
     """The SDK's httpx transport, sending through our outbound client (TLS 1.3, verified)."""
 
-    def __init__(self, client: httpx.AsyncClient, timeout: float) -> None:
+    def __init__(self, client: httpx.AsyncClient, timeout: httpx.Timeout) -> None:
         super().__init__(timeout=timeout)
         self._client_async = client
 
@@ -63,18 +78,35 @@ class StripeGateway:
         http: httpx.AsyncClient,
         timeout_seconds: float,
     ) -> None:
+        """`timeout_seconds` bounds each call, the SDK's retries included, and each
+        time_budget() block as a whole."""
+        transport_timeout = httpx.Timeout(
+            timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds)
+        )
         self._client = stripe.StripeClient(
             secret_key,
             base_addresses={"api": api_base.rstrip("/")},
-            http_client=_OutboundHTTPXClient(http, timeout_seconds),
+            http_client=_OutboundHTTPXClient(http, transport_timeout),
+            # Retries reuse the idempotency key; they only happen while the budget lasts.
             max_network_retries=2,
         )
+        self._timeout_seconds = timeout_seconds
         self._publishable_key = publishable_key
         self._webhook_secret = webhook_secret
         self._js_url = js_url
 
     def browser_setup(self) -> BrowserSetup:
         return BrowserSetup(self.name, self._publishable_key, self._js_url)
+
+    @contextmanager
+    def time_budget(self) -> Iterator[None]:
+        until = time.monotonic() + self._timeout_seconds
+        outer = _deadline.get()
+        token = _deadline.set(until if outer is None else min(outer, until))
+        try:
+            yield
+        finally:
+            _deadline.reset(token)
 
     async def create_payment(
         self, *, amount_cents: int, currency: str, payment_id: uuid.UUID, idempotency_key: str
@@ -106,12 +138,12 @@ class StripeGateway:
     ) -> GatewayPayment:
         # Two calls, not confirm(payment_method=...): localstripe implements only this form,
         # and Stripe treats both the same.
-        await self._call(
-            self._client.v1.payment_intents.update_async,
-            reference,
-            params={"payment_method": payment_method},
-        )
         try:
+            await self._call(
+                self._client.v1.payment_intents.update_async,
+                reference,
+                params={"payment_method": payment_method},
+            )
             intent = await self._call(
                 self._client.v1.payment_intents.confirm_async,
                 reference,
@@ -122,6 +154,14 @@ class StripeGateway:
             raise PaymentDeclinedError(
                 _replace_failure(declined, error.code, error.user_message)
             ) from error
+        except stripe.InvalidRequestError as error:
+            # Either the token is no good (never issued, another kind of object, another
+            # account's), or the PaymentIntent no longer waits for a card: an earlier try got
+            # through, or a retry of the confirm found it done. Its own state tells which.
+            current = await self._call(self._client.v1.payment_intents.retrieve_async, reference)
+            if current.status in WAITING_FOR_CARD:
+                raise PaymentMethodRefusedError(error.code or "invalid_request") from error
+            return _payment(current)
         payment = _payment(intent)
         if payment.status is PaymentStatus.FAILED:
             raise PaymentDeclinedError(payment)
@@ -131,7 +171,13 @@ class StripeGateway:
         return _payment(await self._call(self._client.v1.payment_intents.retrieve_async, reference))
 
     async def cancel(self, reference: str) -> GatewayPayment:
-        return _payment(await self._call(self._client.v1.payment_intents.cancel_async, reference))
+        try:
+            intent = await self._call(self._client.v1.payment_intents.cancel_async, reference)
+        except stripe.InvalidRequestError:
+            # Cancelled already (an earlier try got through), or gone too far to cancel
+            # (succeeded, processing): the caller decides from its state.
+            intent = await self._call(self._client.v1.payment_intents.retrieve_async, reference)
+        return _payment(intent)
 
     async def refund(
         self, reference: str, amount_cents: int, *, refund_id: uuid.UUID, idempotency_key: str
@@ -183,12 +229,18 @@ class StripeGateway:
             raise WebhookRefusedError("The body is not a Stripe event.") from error
         return WebhookEvent(event_id, event_type, _payment_reference(subject))
 
-    @staticmethod
-    async def _call(method: Any, *args: Any, **kwargs: Any) -> Any:
+    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """One SDK call (with its retries), cut off at the call's timeout or at the end of the
+        enclosing time_budget(), whichever comes first."""
+        now = time.monotonic()
+        until = min(now + self._timeout_seconds, _deadline.get() or math.inf)
         try:
-            return await method(*args, **kwargs)
+            async with asyncio.timeout(max(0.0, until - now)):
+                return await method(*args, **kwargs)
         except (stripe.CardError, stripe.InvalidRequestError):
             raise
+        except TimeoutError as error:
+            raise GatewayError("Stripe did not answer within the time budget") from error
         except stripe.StripeError as error:
             raise GatewayError(f"Stripe: {type(error).__name__} {error.http_status}") from error
         except httpx.HTTPError as error:
@@ -205,7 +257,16 @@ def _payment(intent: Any) -> GatewayPayment:
         client_secret=intent.client_secret,
         failure_code=getattr(error, "code", None) if error else None,
         failure_message=getattr(error, "message", None) if error else None,
+        payment_method=_id_of(intent.payment_method),
     )
+
+
+def _id_of(field: Any) -> str | None:
+    """An id the API gives either as it is or expanded into its object."""
+    if field is None or isinstance(field, str):
+        return field
+    found = getattr(field, "id", None)
+    return found if isinstance(found, str) else None
 
 
 def _payment_status(status: str, *, has_error: bool) -> PaymentStatus:
@@ -232,6 +293,7 @@ def _replace_failure(
         client_secret=payment.client_secret,
         failure_code=code or payment.failure_code or "card_declined",
         failure_message=message or payment.failure_message,
+        payment_method=payment.payment_method,
     )
 
 
