@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from medbook import __version__
+from medbook.api_contract import install_api_contract
 from medbook.api_docs import install_api_docs
 from medbook.background import start_background_jobs
 from medbook.booking.routes import router as booking_router
@@ -143,6 +144,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityMiddleware, allowed_origins=allowed_origins, page_csp=gateway_pages)
     app.add_middleware(RequestContext)
     install_api_docs(app)
+    install_api_contract(app)
     app.include_router(health_router)
     app.include_router(wellknown_router)
     app.include_router(identity_router)

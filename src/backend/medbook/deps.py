@@ -34,6 +34,9 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x20-\x7E]+$",
         description="Retrying with the same key returns the first answer and creates nothing new.",
     ),
 ]

@@ -1,8 +1,9 @@
 """What every API model shares: the strict base model and the text rules of its fields."""
 
+from datetime import time
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 class StrictModel(BaseModel):
@@ -17,3 +18,11 @@ SINGLE_LINE_PATTERN = r"^[^\x00-\x1F\x7F-\x9F]*$"
 MULTI_LINE_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
 SingleLine = Annotated[str, Field(pattern=SINGLE_LINE_PATTERN)]
 MultiLine = Annotated[str, Field(pattern=MULTI_LINE_PATTERN)]
+
+# A wall-clock time without an offset ("09:00", "09:00:00"): JSON Schema's "time" format is
+# RFC 3339's full-time, which needs one, so the document gives a pattern instead.
+WALL_CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+WallClockTime = Annotated[
+    time,
+    WithJsonSchema({"type": "string", "pattern": WALL_CLOCK_PATTERN, "examples": ["09:00"]}),
+]

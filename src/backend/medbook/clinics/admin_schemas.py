@@ -9,7 +9,7 @@ own code.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,12 @@ from medbook.clinics.admin_repository import BookedVisit, TemplateLine
 from medbook.clinics.admin_service import Changed, PractitionerChanges, PractitionerView
 from medbook.clinics.models import TimeOff, WeeklyAvailability
 from medbook.clinics.schemas import FromRow, ServiceOut
-from medbook.schemas import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN, StrictModel
+from medbook.schemas import (
+    MULTI_LINE_PATTERN,
+    SINGLE_LINE_PATTERN,
+    StrictModel,
+    WallClockTime,
+)
 
 # Dates and instants well inside what date arithmetic (and slot search) can hold.
 FIRST_DAY = date(2000, 1, 1)
@@ -81,7 +86,8 @@ WindowHours = Annotated[int, Field(ge=0, le=366 * 24)]
 OnlinePayment = Literal["none", "deposit", "full"]
 Weekday = Annotated[int, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")]
 WallClock = Annotated[
-    time, Field(description="The clinic's local wall-clock time, without offset, e.g. 09:00.")
+    WallClockTime,
+    Field(description="The clinic's local wall-clock time, without offset, e.g. 09:00."),
 ]
 ServiceIds = Annotated[list[uuid.UUID], Field(max_length=100)]
 
@@ -273,8 +279,8 @@ class AvailabilityLineOut(FromRow):
     clinic_id: uuid.UUID
     room_id: uuid.UUID | None
     weekday: int = Field(description="0 = Monday ... 6 = Sunday.")
-    start_time: time
-    end_time: time
+    start_time: WallClockTime
+    end_time: WallClockTime
     valid_from: date
     valid_until: date | None = Field(description="Last day it applies; null: no end.")
 

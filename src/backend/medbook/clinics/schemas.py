@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from medbook.schemas import WallClockTime
 
 
 class FromRow(BaseModel):
@@ -15,8 +16,8 @@ class FromRow(BaseModel):
 
 class OpeningHoursOut(FromRow):
     weekday: int
-    opens: time
-    closes: time
+    opens: WallClockTime
+    closes: WallClockTime
 
 
 class RoomOut(FromRow):

@@ -17,7 +17,7 @@ from medbook.identity.sessions import SessionView
 from medbook.identity.staff import StaffView
 from medbook.identity.staff_repository import GrantRow
 from medbook.patients.schemas import PatientOut
-from medbook.schemas import SingleLine, StrictModel
+from medbook.schemas import SINGLE_LINE_PATTERN, SingleLine, StrictModel
 
 
 class VerbatimModel(StrictModel):
@@ -28,9 +28,12 @@ class VerbatimModel(StrictModel):
 
 # Long enough for any passphrase the policy allows (and then some, so the policy can say what is
 # wrong); short enough that nobody makes us hash a megabyte.
-Password = Annotated[str, Field(min_length=1, max_length=1024)]
+Password = Annotated[str, Field(min_length=1, max_length=1024, pattern=SINGLE_LINE_PATTERN)]
 TotpCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["123456"])]
-RecoveryCode = Annotated[str, Field(min_length=8, max_length=32, examples=["abcde-fghjk"])]
+RecoveryCode = Annotated[
+    str,
+    Field(min_length=8, max_length=32, pattern=SINGLE_LINE_PATTERN, examples=["abcde-fghjk"]),
+]
 EmailAddress = Annotated[
     str,
     Field(
