@@ -115,16 +115,20 @@ _ISSUERS: tuple[tuple[bytes, bytes, frozenset[int]], ...] = (
     (b"3528", b"3589", frozenset(range(16, 20))),  # JCB
     (b"62", b"62", frozenset(range(16, 20))),  # UnionPay (and Discover's 622126-622925)
 )
-# The lengths issued under each four-digit prefix: every range above is a range of those.
-_LENGTHS_BY_PREFIX = {
-    prefix: lengths
-    for prefix in (b"%04d" % number for number in range(10_000))
-    if (
-        lengths := frozenset().union(
-            *(issued for low, high, issued in _ISSUERS if low <= prefix[: len(low)] <= high)
-        )
-    )
-}
+
+
+def _lengths_by_prefix() -> dict[bytes, frozenset[int]]:
+    """The lengths issued under each four-digit prefix (every range above is a range of those)."""
+    lengths: dict[bytes, frozenset[int]] = {}
+    for low, high, issued in _ISSUERS:
+        scale = 10 ** (4 - len(low))
+        for number in range(int(low) * scale, (int(high) + 1) * scale):
+            prefix = b"%04d" % number
+            lengths[prefix] = lengths.get(prefix, frozenset()) | issued
+    return lengths
+
+
+_LENGTHS_BY_PREFIX = _lengths_by_prefix()
 _DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")  # a doubled digit's digit sum
 
 # How text is read before looking for numbers (1. above). Gaps end up as " " (any horizontal
