@@ -346,6 +346,7 @@ FAMILIES: dict[str, Callable[[], str]] = {
         + rng.choice(["", "_secret_" + "".join(rng.choice(B62) for _ in range(25))])
     ),
     "cursors": lambda: f"{rng.randrange(2**40)}-{rng.randrange(2**40)}",
+    "decimals": lambda: f"took {rng.uniform(0, 100)!r} s, {rng.uniform(-1, 1) * 10**3!r}",
 }
 
 
@@ -378,6 +379,12 @@ def test_numbers_glued_to_words_are_leaks_though_not_refused() -> None:
         assert card_numbers_anywhere(text) == ["4242424242424242"]
     # Other scripts are no glue.
     assert card_numbers_in("卡号4242424242424242") == ["4242424242424242"]
+
+
+def test_the_decimals_of_a_number_are_no_card() -> None:
+    assert card_numbers_anywhere("took 1.4242424242424242 s") == []
+    for text in ("1. 4242424242424242", "Card no.4242424242424242", "4242 . 4242 . 4242 . 4242"):
+        assert card_numbers_in(text) == ["4242424242424242"]
 
 
 def with_check_digit(body: str) -> str:

@@ -21,8 +21,8 @@ What the door takes for a card number:
      (4-4-4-1 to 4-4-4-4-3), from the start and to the end of a run of such groups;
    - Amex 4-6-5, Diners 4-6-4, 13-digit Visa 4-3-3-3 and UnionPay 6-13, one kind of gap.
    Kinds of gap: one space (of any kind: a tab, a no-break or an ideographic space), a wider
-   space (two or more), a line break, and each arrangement of punctuation ("-", "/", ".-"),
-   spaces around it not counted. So "4242 4242 4242 4242", "4242  4242  4242  4242" and
+   space (two or more), a line break, and each arrangement of punctuation ("-", "/", ". ",
+   ".-"), spaces around a hyphen or a slash not counted. So "4242 4242 4242 4242", "4242  4242  4242  4242" and
    "4242 - 4242 - 4242 - 4242" are cards, while two numbers side by side with a different gap
    between them ("6123-4567 9123-4567", "6123 4567 / 9123 4567", "6123 4567  9123 4567", one
    per line) are two numbers.
@@ -31,9 +31,10 @@ What the door takes for a card number:
    (15); Discover 6011, 644-649, 65 (16-19); Diners Club 300-305, 3095, 36, 38-39 (14-19); JCB
    3528-3589 (16-19); UnionPay 62 (16-19, which holds Discover's 622126-622925).
 4. Its Luhn check digit is right (which alone would let one number in ten through).
-5. It stands apart from ids: not glued to an ASCII letter or "_" (UUIDs, pi_/pm_/ch_ ids,
-   "S1234567D"), and not right after "+65" or "(65)" (a phone number). Letters of other
-   scripts are no glue: "卡号4242424242424242" is found.
+5. It stands apart: not glued to an ASCII letter or "_" (UUIDs, pi_/pm_/ch_ ids,
+   "S1234567D"), not right after "+65" or "(65)" (a phone number), and not the decimals of a
+   number ("1.4242424242424242", as floats are printed). Letters of other scripts are no glue:
+   "卡号4242424242424242" is found.
 
 So Singapore phone numbers (8 digits, 10 with 65, which no network issues; in pairs see below),
 dates and date ranges (groups of 1, 2 and 4), times, amounts, readings and doses, NRIC/FIN,
@@ -288,7 +289,8 @@ def _card_numbers(text: str, *, glued_runs: bool) -> Iterator[str]:
         glued_first = plain[match.start()] in _GLUE or _after_country_code(plain, match.start())
         glued_last = match.end() < end and plain[match.end()] in _GLUE
         if kind == "row":
-            candidates = [written] if glued_runs or not (glued_first or glued_last) else []
+            glued = glued_first or glued_last
+            candidates = [] if (glued and not glued_runs) or _decimals(plain, match) else [written]
         elif kind == "fours":
             candidates = _fours(written.split(match["gap"]), glued_first, glued_last)
         elif kind == "fixed":
@@ -298,6 +300,11 @@ def _card_numbers(text: str, *, glued_runs: bool) -> Iterator[str]:
         for digits in candidates:
             if _is_card_number(digits):
                 yield digits.decode()
+
+
+def _decimals(plain: bytes, match: re.Match[bytes]) -> bool:
+    """Whether the digits matched are the decimals of a number ("1.4523829012345678")."""
+    return plain[match.start()] == ord(".") and plain[match.start() - 1] in _DIGITS
 
 
 def _after_country_code(plain: bytes, boundary: int) -> bool:
@@ -361,11 +368,12 @@ def _is_card_number(digits: bytes) -> bool:
 
 def _tidy_gaps(plain: bytes) -> bytes:
     """Gaps made comparable: a run of two or more spaces becomes two (a wide space), spaces
-    next to a mark or a line break go, and a mark repeated is the mark once ("4242 -- 4242" has
-    the gap "-"). Each pass shortens what it replaces, so there are few."""
+    next to a "-", "/" or line break go, and a mark repeated is the mark once ("4242 -- 4242"
+    has the gap "-"). Spaces by a dot stay, as "1.5" is a number and "1. 5" a list. Each pass
+    shortens what it replaces, so there are few."""
     while b"   " in plain:
         plain = plain.replace(b"   ", b"  ")
-    for mark in (b"\n", b".", b"/", b"-"):
+    for mark in (b"\n", b"/", b"-"):
         while b" " + mark in plain:
             plain = plain.replace(b" " + mark, mark)
         while mark + b" " in plain:
