@@ -22,10 +22,10 @@ What the door takes for a card number:
    - Amex 4-6-5, Diners 4-6-4, 13-digit Visa 4-3-3-3 and UnionPay 6-13, one kind of gap.
    Kinds of gap: one space (of any kind: a tab, a no-break or an ideographic space), a wider
    space (two or more), a line break, and each arrangement of punctuation ("-", "/", ". ",
-   ".-"), spaces around a hyphen or a slash not counted. So "4242 4242 4242 4242", "4242  4242  4242  4242" and
-   "4242 - 4242 - 4242 - 4242" are cards, while two numbers side by side with a different gap
-   between them ("6123-4567 9123-4567", "6123 4567 / 9123 4567", "6123 4567  9123 4567", one
-   per line) are two numbers.
+   ".-"), spaces around a hyphen or a slash not counted. So "4242 4242 4242 4242",
+   "4242  4242  4242  4242" and "4242 - 4242 - 4242 - 4242" are cards, while two numbers side
+   by side with a different gap between them ("6123-4567 9123-4567", "6123 4567 / 9123 4567",
+   "6123 4567  9123 4567", one per line) are two numbers.
 3. It begins with an issuer prefix of a network we could be paid with, at a length that network
    issues: Visa 4 (13, 16, 19); Mastercard 51-55 and 2221-2720 (16); American Express 34, 37
    (15); Discover 6011, 644-649, 65 (16-19); Diners Club 300-305, 3095, 36, 38-39 (14-19); JCB
@@ -36,7 +36,7 @@ What the door takes for a card number:
    number ("1.4242424242424242", as floats are printed). Letters of other scripts are no glue:
    "卡号4242424242424242" is found.
 
-So Singapore phone numbers (8 digits, 10 with 65, which no network issues; in pairs see below),
+So Singapore phone numbers (8 digits, 10 with 65: too short; in pairs, see below),
 dates and date ranges (groups of 1, 2 and 4), times, amounts, readings and doses, NRIC/FIN,
 postal codes, UUIDs (8-4-4-4-12, glued to hex letters) and change-feed cursors (two numbers far
 shorter than 13 digits) are not card numbers. tests/payments/test_card_numbers.py measures
