@@ -1,4 +1,5 @@
-"""Bad input never gets a 500: schemathesis generates requests from our own OpenAPI document
+"""Bad input never gets a 500, and every answer is what the API document says (status, media
+type, headers, body; 405 with Allow): schemathesis generates requests from our own OpenAPI document
 (valid, invalid and edge-case values for every operation, and stateful sequences that follow
 the API's links) and sends them to a running server, signed in as staff with every role at
 every clinic, so the requests get past authentication into the code behind it."""
@@ -38,6 +39,25 @@ LOCKS_THE_ACCOUNT = ("/api/v1/staff/auth/password", "/api/v1/staff/auth/recovery
 PATIENT_PATHS = ("--include-path-regex", r"^/api/v1/(me|holds|appointments|changes)")
 
 
+# Not only "no 5xx": every answer's status, media type, headers and body must be what the API
+# document says, and methods it does not list get 405 with the right Allow. Left out:
+# positive_data_acceptance and negative_data_rejection, which hold the document to rules it
+# cannot state (an end after its start, a strong password, a dialable phone number, one of two
+# fields): those are refused with 422 and a code of their own.
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "unsupported_method",
+    "allow_header_conformance",
+    "missing_required_header",
+    "use_after_free",
+    "ensure_resource_availability",
+)
+
+
 def fuzz(
     server: LiveServer, caller: SignedIn, filters: Sequence[str], workdir: Path
 ) -> subprocess.CompletedProcess[str]:
@@ -50,11 +70,15 @@ def fuzz(
             "run",
             f"{server.url}/openapi.json",
             "--checks",
-            "all",
+            ",".join(CHECKS),
             "--max-examples",
             "25",
             "--seed",
             "20261125",
+            # Dates are format date(-time) with a pattern for their years (2000-2999): most
+            # generated dates miss it and are filtered out, which is expected, not a problem.
+            "--suppress-health-check",
+            "filter_too_much",
             *filters,
             # The session below, never a made-up one: a generated session cookie would replace
             # the Cookie header, and every request would stop at 401.
@@ -74,7 +98,7 @@ def fuzz(
 
 
 def failure(result: subprocess.CompletedProcess[str]) -> str:
-    return result.stdout + result.stderr
+    return result.stdout[-12000:] + result.stderr[-2000:]
 
 
 def option_per_value(option: str, values: Sequence[str]) -> list[str]:

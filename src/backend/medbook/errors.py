@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -155,7 +156,29 @@ def install_error_handlers(app: FastAPI) -> None:
         code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
         response = problem_response(exc.status_code, code, str(exc.detail), request)
         response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route it tried; a path served by several
+            # routes (GET and POST in two functions) answers every one of them.
+            response.headers["Allow"] = ", ".join(sorted(allowed_methods(app, request.url.path)))
         return response
+
+
+def allowed_methods(app: FastAPI, path: str) -> set[str]:
+    """The methods the API document lists for this path (the web app's pages, which take
+    every other GET path, are not in it)."""
+    templates: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        app.state, "path_templates", None
+    )
+    if templates is None:
+        templates = [
+            (
+                re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"),
+                {method.upper() for method in operations},
+            )
+            for template, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.path_templates = templates
+    return {method for pattern, methods in templates if pattern.match(path) for method in methods}
 
 
 HTTP_ERROR_CODES = {

@@ -1,9 +1,9 @@
 """What every API model shares: the strict base model and the text rules of its fields."""
 
-from datetime import time
+from datetime import date, datetime, time
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 class StrictModel(BaseModel):
@@ -25,4 +25,32 @@ WALL_CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?
 WallClockTime = Annotated[
     time,
     WithJsonSchema({"type": "string", "pattern": WALL_CLOCK_PATTERN, "examples": ["09:00"]}),
+]
+
+# Dates and instants live well inside these years: near the ends of what `datetime` can hold,
+# timezone and day-either-side arithmetic overflows, which must be a 422, never a 500. An
+# instant's own date (in its own offset) is what counts, as the document's pattern says.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+YEARS_PATTERN = r"^2[0-9]{3}-"
+
+
+def _within_years(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
+def _instant_within_years(value: datetime) -> datetime:
+    _within_years(value.date())
+    return value
+
+
+Day = Annotated[
+    date, AfterValidator(_within_years), Field(json_schema_extra={"pattern": YEARS_PATTERN})
+]
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(_instant_within_years),
+    Field(json_schema_extra={"pattern": YEARS_PATTERN}),
 ]

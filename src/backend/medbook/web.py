@@ -9,11 +9,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from medbook.errors import NotFoundError
+from medbook.errors import NotFoundError, allowed_methods
 from medbook.security import API_PATHS, DOCS_PATHS
 
 # Hashed file names: a new build is a new name, so browsers may keep these for a year.
@@ -33,24 +32,14 @@ def install_web_app(app: FastAPI, dist: Path) -> None:
 
     async def page(path: str) -> Response:
         if f"/{path}".startswith((*API_PATHS, *DOCS_PATHS)):
-            methods = _methods_for(app, f"/{path}")
-            if methods:  # an API path, asked with a method it does not answer
-                raise HTTPException(405, headers={"Allow": ", ".join(sorted(methods))})
+            if allowed_methods(app, f"/{path}"):  # asked with a method it does not answer
+                raise HTTPException(405)
             raise NotFoundError(f"There is no /{path}.")
         if path in beside:
             return FileResponse(beside[path])
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
     app.add_api_route("/{path:path}", page, methods=["GET", "HEAD"], include_in_schema=False)
-
-
-def _methods_for(app: FastAPI, path: str) -> set[str]:
-    """The methods the API's own routes answer at this path (the pages' route aside)."""
-    methods: set[str] = set()
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path_regex.match(path):
-            methods |= route.methods or set()
-    return methods
 
 
 class _ImmutableFiles(StaticFiles):

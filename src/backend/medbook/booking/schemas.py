@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from medbook.booking.models import Appointment
 from medbook.booking.service import CheckoutDetails
@@ -17,27 +17,10 @@ from medbook.booking.states import Status
 from medbook.patients.models import Patient
 from medbook.patients.schemas import ContactIn, PatientSummaryOut
 from medbook.patients.service import ContactDetails
-from medbook.schemas import MultiLine, StrictModel
+from medbook.schemas import Day, Instant, MultiLine, StrictModel
 
-# Bookings live well inside these years. Near the ends of what `datetime` can hold, slot search's
-# timezone and day-either-side arithmetic overflows: that must be a 422, never a 500.
-FIRST_BOOKING_DAY = date(2000, 1, 1)
-LAST_BOOKING_DAY = date(2999, 12, 31)
-
-
-def _booking_day(value: date) -> date:
-    if not FIRST_BOOKING_DAY <= value <= LAST_BOOKING_DAY:
-        raise ValueError(f"must be between {FIRST_BOOKING_DAY} and {LAST_BOOKING_DAY}")
-    return value
-
-
-def _booking_time(value: datetime) -> datetime:
-    _booking_day(value.date())
-    return value
-
-
-BookingDay = Annotated[date, AfterValidator(_booking_day)]
-BookingTime = Annotated[AwareDatetime, AfterValidator(_booking_time)]
+BookingDay = Day
+BookingTime = Instant
 
 
 class HoldIn(StrictModel):

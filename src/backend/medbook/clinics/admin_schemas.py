@@ -9,11 +9,11 @@ own code.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from medbook.clinics.admin_repository import BookedVisit, TemplateLine
@@ -23,22 +23,14 @@ from medbook.clinics.schemas import FromRow, ServiceOut
 from medbook.schemas import (
     MULTI_LINE_PATTERN,
     SINGLE_LINE_PATTERN,
+    Day,
+    Instant,
     StrictModel,
     WallClockTime,
 )
 
-# Dates and instants well inside what date arithmetic (and slot search) can hold.
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(2999, 12, 31)
-AdminDay = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
-AdminTime = Annotated[
-    AwareDatetime,
-    Field(
-        ge=datetime(2000, 1, 1, tzinfo=UTC),
-        le=datetime(2999, 12, 31, tzinfo=UTC),
-        description="ISO 8601 with its UTC offset.",
-    ),
-]
+AdminDay = Day
+AdminTime = Annotated[Instant, Field(description="ISO 8601 with its UTC offset.")]
 # Time off belongs to no clinic; every clinic is in Singapore.
 LOCAL_TIME = ZoneInfo("Asia/Singapore")
 MINUTES_PER_DAY = 24 * 60

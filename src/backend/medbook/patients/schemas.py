@@ -23,7 +23,17 @@ def _singapore_phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-PhoneNumber = Annotated[str, Field(min_length=3, max_length=32), AfterValidator(_singapore_phone)]
+PhoneNumber = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=32,
+        description="A phone number that can be dialled: Singapore's when it has no country "
+        "code (+65 9123 4567, 6123 4567). Stored as E.164.",
+        json_schema_extra={"pattern": r"^\+?[0-9()][0-9 ().\-]{2,31}$"},
+    ),
+    AfterValidator(_singapore_phone),
+]
 
 
 class ContactIn(StrictModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket
@@ -18,6 +17,7 @@ from medbook.realtime.changes import Channel
 from medbook.realtime.hub import Hub, message
 from medbook.realtime.schemas import ChangesOut, SubscriptionIn
 from medbook.realtime.socket import CLOSE_TOO_MANY, SocketSession
+from medbook.schemas import Day
 from medbook.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["real-time"], responses=PROBLEM_RESPONSES)
@@ -38,8 +38,8 @@ async def changes(
     view: OptionalSession,
     channel: Channel,
     clinic_id: Annotated[list[uuid.UUID], Query(max_length=10)] = [],  # noqa: B006
-    first_day: Annotated[date | None, Query(alias="from")] = None,
-    last_day: Annotated[date | None, Query(alias="to")] = None,
+    first_day: Annotated[Day | None, Query(alias="from")] = None,
+    last_day: Annotated[Day | None, Query(alias="to")] = None,
     practitioner_id: Annotated[list[uuid.UUID] | None, Query(max_length=50)] = None,
     since: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,

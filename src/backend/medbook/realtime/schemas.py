@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import ConfigDict, Field
 
 from medbook.realtime.changes import Channel
-from medbook.schemas import StrictModel
+from medbook.schemas import Day, StrictModel
 
 
 class SubscriptionIn(StrictModel):
@@ -22,10 +22,10 @@ class SubscriptionIn(StrictModel):
     clinic_ids: list[uuid.UUID] = Field(
         default_factory=list, max_length=10, description="Required for availability and staff."
     )
-    first_day: date | None = Field(
+    first_day: Day | None = Field(
         default=None, alias="from", description="First local day (availability and staff)."
     )
-    last_day: date | None = Field(default=None, alias="to", description="Last local day, included.")
+    last_day: Day | None = Field(default=None, alias="to", description="Last local day, included.")
     practitioner_ids: list[uuid.UUID] | None = Field(
         default=None, max_length=50, description="Only these practitioners (default: all)."
     )
