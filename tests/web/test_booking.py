@@ -147,9 +147,10 @@ async def test_a_hold_that_runs_out_says_so_and_the_time_is_free_again_on_the_de
     await expect(desk.get_by_role("button", name=re.compile("^2:00 pm"))).to_be_visible()
     hold_id = page.url.rsplit("/", 1)[1]
 
-    # Move the hold's clock in the database: its 300 s are nearly over. The page's own
-    # countdown still shows minutes; the server's word (the expiry, on the feed) wins, with no
-    # reload.
+    # Move the hold's clock in the database: its 300 s are nearly over. The page's countdown may
+    # or may not have caught up (the row's change is on the feed too, so sometimes it shows
+    # 0:02 at once, which failed a check for "4:" here); either way the server's word, the
+    # expiry on the feed, ends it, with no reload.
     await session.execute(
         text(
             "UPDATE appointments SET hold_expires_at = now() + interval '2 seconds' WHERE id = :id"
@@ -157,7 +158,6 @@ async def test_a_hold_that_runs_out_says_so_and_the_time_is_free_again_on_the_de
         {"id": uuid.UUID(hold_id)},
     )
     await session.commit()
-    await expect(page.get_by_role("timer")).to_have_text(re.compile(r"^4:"))
 
     await expect(page.get_by_role("alert")).to_contain_text("Your 5 minutes are up", timeout=8_000)
     await screenshot(page, "patient-hold-expired")
