@@ -7,6 +7,8 @@ import base64
 import dataclasses
 import hashlib
 import json
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -648,6 +650,28 @@ async def test_unreachable_provider_is_unavailable(
         await SingpassClient(config, rp_keys, outbound_http).start_login()
 
     assert (refused.value.status, refused.value.code) == (503, "singpass_unavailable")
+
+
+async def test_a_provider_that_hangs_is_unavailable_within_the_budget(
+    rp_keys: RelyingPartyKeys, outbound_http: httpx.AsyncClient
+) -> None:
+    """A Singpass that accepts the connection and never answers: the person waiting on the
+    sign-in gets 503 once the step's budget is spent, not after every call's own timeout."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        config = SingpassConfig(
+            "fapi2", f"http://127.0.0.1:{silent.getsockname()[1]}", "x", FAKE_REDIRECT_URI, "openid"
+        )
+        client = SingpassClient(config, rp_keys, outbound_http, budget_seconds=0.5)
+        started = time.monotonic()
+        with pytest.raises(SingpassUnavailableError) as refused:
+            await client.start_login()
+        waited = time.monotonic() - started
+
+    assert refused.value.code == "singpass_unavailable"
+    # A bound on the fault, not a speed goal: the calls' own timeouts are 10 s each.
+    assert waited < 5, waited
 
 
 # --- validate_id_token and the legacy subject, without any network ----------------------------

@@ -83,7 +83,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.rate_limit_storage, key_prefix=settings.rate_limit_key_prefix
     )
     outbound = outbound_client(settings)
-    app.state.singpass = SingpassClient(singpass_config(settings), app.state.rp_keys, outbound)
+    app.state.singpass = SingpassClient(
+        singpass_config(settings),
+        app.state.rp_keys,
+        outbound,
+        budget_seconds=settings.outbound_timeout_seconds,
+    )
     engine = create_engine(url, settings)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)

@@ -16,5 +16,6 @@ def outbound_client(settings: Settings, **kwargs: Any) -> httpx.AsyncClient:
     Extra keyword arguments go to httpx.AsyncClient (base_url, auth, ...); `timeout` defaults to
     the configured one. `verify` cannot be overridden: that would switch the policy off.
     """
-    kwargs.setdefault("timeout", settings.outbound_timeout_seconds)
+    # A peer that does not accept the connection at once is down: say so in seconds, not ten.
+    kwargs.setdefault("timeout", httpx.Timeout(settings.outbound_timeout_seconds, connect=2.0))
     return httpx.AsyncClient(verify=client_context(settings.outbound_ca_file), **kwargs)

@@ -128,8 +128,9 @@ class Settings(BaseSettings):
     outbound_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
-        description="Timeout of one outbound call to Singpass (the payment gateway has its own, "
-        "payment_gateway_timeout_seconds).",
+        description="How long one step of a Singpass sign-in (its start, its finish) may wait "
+        "for all its calls to Singpass together; then 503 singpass_unavailable. The payment "
+        "gateway has its own, payment_gateway_timeout_seconds.",
     )
 
     staff_idle_minutes: int = Field(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -26,7 +27,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -135,8 +136,12 @@ class SingpassClient:
         http: httpx.AsyncClient,
         *,
         clock: Callable[[], float] = time.time,
+        budget_seconds: float = 10.0,
     ) -> None:
         self._config = config
+        # Each step of a sign-in (its start, its finish) gets this long for all its calls to
+        # Singpass together, retries and key refreshes included: the person is waiting on it.
+        self._budget_seconds = budget_seconds
         self._keys = keys
         self._http = http
         self._clock = clock
@@ -153,6 +158,26 @@ class SingpassClient:
 
     async def start_login(self) -> LoginStart:
         """Prepare a sign-in: the URL to send the browser to, and what to keep until it returns."""
+        async with self._within_budget():
+            return await self._start_login()
+
+    async def finish_login(self, code: str, pending: PendingLogin) -> SingpassIdentity:
+        """Redeem the code the browser brought back and return who signed in."""
+        async with self._within_budget():
+            return await self._finish_login(code, pending)
+
+    @contextlib.asynccontextmanager
+    async def _within_budget(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self._budget_seconds):
+                yield
+        except TimeoutError:
+            log.warning("singpass took longer than %.0f s to answer", self._budget_seconds)
+            raise SingpassUnavailableError(
+                "Singpass is taking too long to answer. Please try again in a few minutes."
+            ) from None
+
+    async def _start_login(self) -> LoginStart:
         metadata = await self.metadata()
         state, nonce, code_verifier = _random(32), _random(32), _random(48)
         request = {
@@ -195,7 +220,7 @@ class SingpassClient:
         pending = PendingLogin(state, nonce, code_verifier, dict(dpop_key.as_dict(private=True)))
         return LoginStart(url, pending)
 
-    async def finish_login(self, code: str, pending: PendingLogin) -> SingpassIdentity:
+    async def _finish_login(self, code: str, pending: PendingLogin) -> SingpassIdentity:
         """Redeem the code the browser brought back and return who signed in.
 
         The caller has already matched `state` to a stored, unused attempt.
