@@ -166,12 +166,6 @@ class InputBoundary:
         body, receive = await read_body(receive)
         query = scope.get("query_string", b"").decode("latin-1")
         content_type = headers.get("content-type", "")
-        if body and content_type and not is_json(content_type):
-            raise Refusal(
-                415,
-                "unsupported_media_type",
-                "Request bodies are JSON: send Content-Type: application/json.",
-            )
         card_check = not scope["path"].startswith(CARD_CHECK_EXEMPT)
         if len(body) > IN_LINE_BODY:
             # Up to a few hundred milliseconds for a hostile megabyte: not on the event loop,
@@ -183,14 +177,21 @@ class InputBoundary:
 
 
 def check_body(body: bytes, content_type: str, query: str, card_check: bool) -> None:
-    if body:
-        check_json_body(body)
-    if not card_check:
+    # Card data first, whatever the media type: its refusal says what must never be sent.
+    if card_check:
+        reason = card_data_in_request(body, content_type or "application/json", query)
+        if reason is not None:
+            # Refused before any handler, log line or table can see it.
+            raise Refusal(422, "card_data_refused", CARD_DATA_REFUSED.format(reason))
+    if not body:
         return
-    reason = card_data_in_request(body, content_type or "application/json", query)
-    if reason is not None:
-        # Refused before any handler, log line or table can see it.
-        raise Refusal(422, "card_data_refused", CARD_DATA_REFUSED.format(reason))
+    if content_type and not is_json(content_type):
+        raise Refusal(
+            415,
+            "unsupported_media_type",
+            "Request bodies are JSON: send Content-Type: application/json.",
+        )
+    check_json_body(body)
 
 
 def _too_large() -> Refusal:

@@ -34,9 +34,8 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x20-\x7E]+$",
         description="Retrying with the same key returns the first answer and creates nothing new.",
+        # Checked by the idempotency service (422 invalid_idempotency_key), stated here.
+        json_schema_extra={"minLength": 1, "maxLength": 255, "pattern": r"^[\x20-\x7E]+$"},
     ),
 ]
