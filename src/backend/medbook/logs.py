@@ -27,9 +27,9 @@ import sqlalchemy.exc
 LogFormat = Literal["text", "json"]
 
 REQUEST_ID: ContextVar[str] = ContextVar("medbook_request_id", default="-")
-# A caller's own request id is kept when it looks like one (a load balancer's, say); anything
-# else could smuggle text into every line of the request.
-_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+# A caller's own request id is kept when it looks like one (a proxy's UUID or hex id); anything
+# else (a name, an NRIC) could smuggle text into every line of the request.
+_SAFE_REQUEST_ID = re.compile(r"[0-9A-Fa-f-]{16,64}")
 
 # Exceptions whose message names only our own infrastructure (addresses, timeouts), never
 # anything a person typed: their message helps whoever reads the log and is kept.
@@ -140,7 +140,13 @@ class SafeFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         record.request_id = getattr(record, "request_id", REQUEST_ID.get())
-        line = super().format(record)
+        # logging keeps the first handler's rendering of the traceback on the record and reuses
+        # it: render ours afresh, and leave the record as it was for any other handler.
+        cached, record.exc_text = record.exc_text, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_text = cached
         fields = _fields(record)
         if fields:
             line += " " + " ".join(f"{key}={value}" for key, value in fields.items())
