@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Collection, Sequence
@@ -11,7 +10,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Integer, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import TSTZRANGE, UUID, Range
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
@@ -47,7 +46,6 @@ def remember_now(session: AsyncSession, now: datetime) -> None:
 
 
 # The hot path's statements are built once: building one costs more Python than running it.
-_LOCK_HOLDER = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
 _COUNT_LIVE_HOLDS = select(func.count()).where(
     Appointment.holder == bindparam("holder"),
     Appointment.status == Status.HELD,
@@ -79,10 +77,68 @@ _INSERT_HOLD = (
 )
 
 
+# Booking locks (ADR 0010). Every transaction that writes an appointment first takes, in one
+# statement and in key order, a transaction-level advisory lock per practitioner and per room
+# the write concerns; only then does it lock or write appointment rows. Writers of one
+# practitioner's or room's time so queue instead of deadlocking on each other's rows and on the
+# exclusion constraints' checks. A lock's key is the first 64 bits of SHA-256 of its name
+# ("practitioner:<id>", "room:<id>", "patient:<id>" for a holder), computed by PostgreSQL so
+# that every statement agrees. PostgreSQL evaluates pg_advisory_xact_lock after the ORDER BY
+# (SELECT's documentation: output expressions not used in the ORDER BY are computed after it).
+_LOCK_NAMES = text("""
+SELECT pg_advisory_xact_lock(key)
+  FROM (SELECT DISTINCT ('x' || left(encode(sha256(convert_to(name, 'UTF8')), 'hex'), 16))::bit(64)::bigint AS key
+          FROM unnest(CAST(:names AS text[])) AS name) AS keys
+ ORDER BY key
+""")
+_LOCK_APPOINTMENT_OWNERS = text("""
+SELECT pg_advisory_xact_lock(key)
+  FROM (SELECT DISTINCT ('x' || left(encode(sha256(convert_to(owner.name, 'UTF8')), 'hex'), 16))::bit(64)::bigint AS key
+          FROM appointments a
+         CROSS JOIN LATERAL (VALUES ('practitioner:' || a.practitioner_id),
+                                    ('room:' || a.room_id)) AS owner(name)
+         WHERE a.id = :appointment_id AND owner.name IS NOT NULL) AS keys
+ ORDER BY key
+""")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOwner:
+    """Whose time a booking takes: a practitioner's, and a room's if it has one."""
+
+    practitioner_id: uuid.UUID
+    room_id: uuid.UUID | None
+
+
+def lock_names(*owners: TimeOwner) -> list[str]:
+    names = []
+    for owner in owners:
+        names.append(f"practitioner:{owner.practitioner_id}")
+        if owner.room_id is not None:
+            names.append(f"room:{owner.room_id}")
+    return names
+
+
 async def lock_holder(session: AsyncSession, holder: str) -> None:
-    """Serialise one client's hold attempts, so its live-hold cap cannot be raced past."""
-    digest = hashlib.sha256(holder.encode()).digest()
-    await session.execute(_LOCK_HOLDER, {"key": int.from_bytes(digest[:8], "big", signed=True)})
+    """Serialise one client's hold attempts, so its live-hold cap cannot be raced past.
+
+    Taken before any booking lock and on its own: a transaction holding a practitioner's or a
+    room's lock never waits for a holder's, so the two kinds cannot wait on each other.
+    """
+    await session.execute(_LOCK_NAMES, {"names": [holder]})
+
+
+async def lock_time(session: AsyncSession, *owners: TimeOwner) -> None:
+    """Take the booking locks of these practitioners and rooms (all at once, in key order)."""
+    await session.execute(_LOCK_NAMES, {"names": lock_names(*owners)})
+
+
+async def lock_time_of(session: AsyncSession, appointment_id: uuid.UUID) -> None:
+    """Take the booking locks of an existing appointment's practitioner and room.
+
+    Its practitioner and room never change (a move makes a new row), so they can be read
+    before its row is locked."""
+    await session.execute(_LOCK_APPOINTMENT_OWNERS, {"appointment_id": appointment_id})
 
 
 async def count_live_holds(session: AsyncSession, holder: str) -> int:
@@ -123,7 +179,10 @@ _GET_APPOINTMENT = (
     .options(contains_eager(Appointment.clinic))
     .where(Appointment.id == bindparam("appointment_id"))
 )
-_GET_APPOINTMENT_FOR_UPDATE = _GET_APPOINTMENT.with_for_update(of=Appointment)
+# populate_existing: a row read earlier in the transaction, unlocked, is read again once locked.
+_GET_APPOINTMENT_FOR_UPDATE = _GET_APPOINTMENT.with_for_update(of=Appointment).execution_options(
+    populate_existing=True
+)
 
 
 async def get_appointment(

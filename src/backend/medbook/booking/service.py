@@ -44,6 +44,7 @@ from medbook.booking.errors import (
     TooLateError,
 )
 from medbook.booking.models import Appointment
+from medbook.booking.repository import TimeOwner
 from medbook.booking.states import Action, InvalidTransitionError, Status, next_status
 from medbook.clinics import repository as clinics_repository
 from medbook.clinics.models import Clinic, Practitioner, Service
@@ -140,10 +141,23 @@ async def _schedule_for(
     )
 
 
+async def _lock_time(session: AsyncSession, *owners: TimeOwner) -> None:
+    """Take the booking locks of these practitioners' and rooms' time (ADR 0010): before any
+    appointment row is locked or written, so writers of one time queue instead of deadlocking.
+    Still waiting at lock_timeout, the time is being booked by others right now."""
+    try:
+        await repository.lock_time(session, *owners)
+    except DBAPIError as error:
+        if sqlstate(error) == LOCK_NOT_AVAILABLE:
+            raise SlotTakenError("That time is being booked by someone else right now.") from error
+        raise
+
+
 async def _take_time(
     session: AsyncSession, values: dict[str, Any], hold_ttl_seconds: int | None = None
 ) -> Appointment:
-    """Insert an active row. The exclusion constraints have the last word on overlaps."""
+    """Insert an active row; the caller holds the booking locks of its practitioner and room
+    (_lock_time). The exclusion constraints have the last word on overlaps."""
     blocked: Range[datetime] = values["blocked"]
     await repository.expire_stale_holds(
         session, values["practitioner_id"], values.get("room_id"), blocked
@@ -201,6 +215,7 @@ async def place_hold(
         raise HoldLimitReachedError(
             f"You already hold {max_live_holds} times. Finish or release one before holding another."
         )
+    await _lock_time(session, TimeOwner(target.practitioner.id, room_id))
     return await _take_time(
         session,
         {
@@ -249,6 +264,8 @@ async def _require_patient(session: AsyncSession, patient_id: uuid.UUID) -> None
 async def _load(
     session: AsyncSession, appointment_id: uuid.UUID, actor: Actor, permission: Permission
 ) -> Appointment:
+    """The appointment, locked for a change: its time's booking locks first, then its row."""
+    await repository.lock_time_of(session, appointment_id)
     appointment = await repository.get_appointment(session, appointment_id, for_update=True)
     _check_access(appointment_id, appointment, actor, permission)
     assert appointment is not None
@@ -387,6 +404,7 @@ class PaidOutcome(StrEnum):
 async def confirm_paid(session: AsyncSession, appointment_id: uuid.UUID) -> PaidOutcome:
     """A payment for this booking succeeded: confirm it, or take its time back if the hold ran
     out and the time is still free. The caller refunds when the answer is neither."""
+    await repository.lock_time_of(session, appointment_id)
     appointment = await repository.get_appointment(session, appointment_id, for_update=True)
     assert appointment is not None
     now = await repository.database_now(session)
@@ -482,9 +500,11 @@ async def reschedule_appointment(
     clinic_id: uuid.UUID | None = None,
 ) -> Appointment:
     """Move a confirmed appointment in one transaction: the new time is taken before the old
-    one is given up, so a failure leaves the original booking exactly as it was."""
-    old = await _load(session, appointment_id, actor, Permission.BOOK)
-    now = await repository.database_now(session)
+    one is given up, so a failure leaves the original booking exactly as it was.
+
+    The booking locks of the old time and the new are taken together, once the new time's
+    room is known, and only then the old row: read first unlocked, it is checked again."""
+    old, now = await view_appointment(session, appointment_id, actor, to_book=True)
     if old.service_id is None:
         raise InvalidTransitionConflictError(
             "Blocked time cannot be rescheduled; remove it and block again."
@@ -504,6 +524,13 @@ async def reschedule_appointment(
                 code="reschedule_window_passed",
             )
     blocked, room_id = await _bookable_slot(session, target, new_start, exclude_id=old.id)
+    await _lock_time(
+        session,
+        TimeOwner(old.practitioner_id, old.room_id),
+        TimeOwner(target.practitioner.id, room_id),
+    )
+    old = await _locked_again(session, old)
+    _allowed(current_status(old, now), Action.RESCHEDULE)
     new_values = {
         "kind": "appointment",
         "status": Status.CONFIRMED,
@@ -530,6 +557,12 @@ async def reschedule_appointment(
     new = await _take_time(session, new_values)
     await _transition(session, old, Action.RESCHEDULE, now)
     return new
+
+
+async def _locked_again(session: AsyncSession, appointment: Appointment) -> Appointment:
+    locked = await repository.get_appointment(session, appointment.id, for_update=True)
+    assert locked is not None  # rows are never deleted
+    return locked
 
 
 async def walk_in(
@@ -572,6 +605,9 @@ async def walk_in(
     patient_id = (
         patient if isinstance(patient, uuid.UUID) else await register_patient(session, patient)
     )
+    room_id = window.room_id
+    assert room_id is None or isinstance(room_id, uuid.UUID)
+    await _lock_time(session, TimeOwner(target.practitioner.id, room_id))
     return await _take_time(
         session,
         {
@@ -579,7 +615,7 @@ async def walk_in(
             "status": Status.CHECKED_IN if arrived else Status.CONFIRMED,
             "clinic_id": target.clinic.id,
             "practitioner_id": target.practitioner.id,
-            "room_id": window.room_id,
+            "room_id": room_id,
             "service_id": service.id,
             "patient_id": patient_id,
             "starts_at": start,
@@ -609,6 +645,7 @@ async def block_time(
             code="invalid_period",
         )
     await _require_clinic_and_practitioner(session, clinic_id, practitioner_id)
+    await _lock_time(session, TimeOwner(practitioner_id, None))
     return await _take_time(
         session,
         {
