@@ -44,7 +44,7 @@ from medbook.booking.errors import (
     TooLateError,
 )
 from medbook.booking.models import Appointment
-from medbook.booking.repository import TimeOwner
+from medbook.booking.repository import HoldTerms, TimeOwner
 from medbook.booking.states import Action, InvalidTransitionError, Status, next_status
 from medbook.clinics import repository as clinics_repository
 from medbook.clinics.models import Clinic, Practitioner, Service
@@ -154,17 +154,29 @@ async def _lock_time(session: AsyncSession, *owners: TimeOwner) -> None:
 
 
 async def _take_time(
-    session: AsyncSession, values: dict[str, Any], hold_ttl_seconds: int | None = None
+    session: AsyncSession,
+    values: dict[str, Any],
+    *,
+    stale_holds: bool = True,
+    hold: HoldTerms | None = None,
 ) -> Appointment:
-    """Insert an active row; the caller holds the booking locks of its practitioner and room
-    (_lock_time). The exclusion constraints have the last word on overlaps."""
+    """Insert an active row, under the booking locks of its practitioner and room (ADR 0010).
+    The exclusion constraints have the last word on overlaps.
+
+    Stale holds in the way (`stale_holds`: the schedule showed one, or nobody looked) are
+    marked expired first, under the locks. Without them, taking the locks and inserting are
+    one statement, so a racer that loses holds the locks for the shortest time.
+    """
     blocked: Range[datetime] = values["blocked"]
-    await repository.expire_stale_holds(
-        session, values["practitioner_id"], values.get("room_id"), blocked
-    )
+    owner = TimeOwner(values["practitioner_id"], values.get("room_id"))
     # No savepoint: a refused insert ends the request, and its transaction rolls back whole.
     try:
-        return await repository.insert_appointment(session, values, hold_ttl_seconds)
+        if stale_holds:
+            await repository.lock_time(session, owner)
+            await repository.expire_stale_holds(
+                session, owner.practitioner_id, owner.room_id, blocked
+            )
+        appointment = await repository.insert_appointment(session, values, hold)
     except IntegrityError as error:
         if sqlstate(error) == EXCLUSION_VIOLATION:
             raise SlotTakenError("That time was just taken. Please choose another time.") from error
@@ -173,6 +185,13 @@ async def _take_time(
         if sqlstate(error) == LOCK_NOT_AVAILABLE:
             raise SlotTakenError("That time is being booked by someone else right now.") from error
         raise
+    if appointment is None:
+        assert hold is not None  # only a hold's insert is conditional
+        raise HoldLimitReachedError(
+            f"You already hold {hold.max_live_holds} times. Finish or release one before "
+            "holding another."
+        )
+    return appointment
 
 
 async def _bookable_slot(
@@ -180,7 +199,9 @@ async def _bookable_slot(
     target: BookingTarget,
     start: datetime,
     exclude_id: uuid.UUID | None = None,
-) -> tuple[Interval, uuid.UUID | None]:
+) -> tuple[Interval, uuid.UUID | None, bool]:
+    """The slot's blocked time and room, if the timetable offers it and it is free, and
+    whether a stale hold is in its way."""
     schedule = await _schedule_for(session, target, start, exclude_id)
     offered, free = check_slot(schedule, target.service, start)
     if offered is None:
@@ -192,7 +213,8 @@ async def _bookable_slot(
         raise SlotTakenError("That time is already taken. Please choose another time.")
     room_id = free.room_id
     assert room_id is None or isinstance(room_id, uuid.UUID)
-    return free.blocked, room_id
+    stale = schedule.stale_hold_in(target.practitioner.id, room_id, free.blocked)
+    return free.blocked, room_id, stale
 
 
 async def place_hold(
@@ -209,13 +231,9 @@ async def place_hold(
     A patient holds for themself; staff hold for a patient at a clinic where they may book.
     """
     patient_id = await _patient_for(session, actor, target.clinic.id, patient_id)
-    blocked, room_id = await _bookable_slot(session, target, start)
+    blocked, room_id, stale = await _bookable_slot(session, target, start)
+    # The holder's lock serialises their attempts; their live holds are counted with the insert.
     await repository.lock_holder(session, actor.key)
-    if await repository.count_live_holds(session, actor.key) >= max_live_holds:
-        raise HoldLimitReachedError(
-            f"You already hold {max_live_holds} times. Finish or release one before holding another."
-        )
-    await _lock_time(session, TimeOwner(target.practitioner.id, room_id))
     return await _take_time(
         session,
         {
@@ -232,7 +250,8 @@ async def place_hold(
             "holder": actor.key,
             "source": "staff" if actor.is_staff else "online",
         },
-        hold_ttl_seconds,
+        stale_holds=stale,
+        hold=HoldTerms(hold_ttl_seconds, max_live_holds),
     )
 
 
@@ -523,7 +542,7 @@ async def reschedule_appointment(
                 "before they start; please call the clinic.",
                 code="reschedule_window_passed",
             )
-    blocked, room_id = await _bookable_slot(session, target, new_start, exclude_id=old.id)
+    blocked, room_id, stale = await _bookable_slot(session, target, new_start, exclude_id=old.id)
     await _lock_time(
         session,
         TimeOwner(old.practitioner_id, old.room_id),
@@ -553,8 +572,8 @@ async def reschedule_appointment(
         # The new time overlaps the old one: the old must step aside first, inside this
         # same transaction, or the constraint would see the patient clash with themself.
         await _transition(session, old, Action.RESCHEDULE, now)
-        return await _take_time(session, new_values)
-    new = await _take_time(session, new_values)
+        return await _take_time(session, new_values, stale_holds=stale)
+    new = await _take_time(session, new_values, stale_holds=stale)
     await _transition(session, old, Action.RESCHEDULE, now)
     return new
 
@@ -594,20 +613,30 @@ async def walk_in(
         end + timedelta(minutes=service.buffer_after_minutes),
     )
     schedule = await _schedule_for(session, target, start)
-    window = next(
-        (w for day in schedule.days for w in day.windows if w.interval.contains(blocked)), None
+    found = next(
+        (
+            (day, window)
+            for day in schedule.days
+            for window in day.windows
+            if window.interval.contains(blocked)
+        ),
+        None,
     )
-    if window is None:
+    if found is None:
         raise SlotNotOfferedError(
             f"{target.practitioner.title} {target.practitioner.full_name} is not working at "
             f"{target.clinic.name} at {start.isoformat()}."
         )
+    day, window = found
+    room_id = window.room_id
+    assert room_id is None or isinstance(room_id, uuid.UUID)
+    # Checked here for a quick answer (no booking lock to wait for); the constraints decide.
+    room_busy = schedule.busy_by_room.get(room_id, []) if room_id is not None else []
+    if any(blocked.overlaps(busy) for busy in [*day.busy, *room_busy]):
+        raise SlotTakenError("That time is already taken. Please choose another time.")
     patient_id = (
         patient if isinstance(patient, uuid.UUID) else await register_patient(session, patient)
     )
-    room_id = window.room_id
-    assert room_id is None or isinstance(room_id, uuid.UUID)
-    await _lock_time(session, TimeOwner(target.practitioner.id, room_id))
     return await _take_time(
         session,
         {
@@ -623,6 +652,7 @@ async def walk_in(
             "blocked": Range(blocked.start, blocked.end, bounds="[)"),
             "source": "walk_in" if arrived else "staff",
         },
+        stale_holds=schedule.stale_hold_in(target.practitioner.id, room_id, blocked),
     )
 
 
@@ -645,7 +675,6 @@ async def block_time(
             code="invalid_period",
         )
     await _require_clinic_and_practitioner(session, clinic_id, practitioner_id)
-    await _lock_time(session, TimeOwner(practitioner_id, None))
     return await _take_time(
         session,
         {
