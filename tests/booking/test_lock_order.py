@@ -71,12 +71,18 @@ ORDERED = "medbook"
 UNORDERED = "tests.booking.unordered_server"
 
 
+# 20 connections each, not 30: the suite's own servers keep theirs open beside these, under
+# PostgreSQL's 100.
+POOL = {"MEDBOOK_DB_POOL_SIZE": "10", "MEDBOOK_DB_POOL_OVERFLOW": "10"}
+
+
 @contextmanager
 def api_processes(url: str, logs: Path, module: str) -> Iterator[list[LiveServer]]:
     servers: list[LiveServer] = []
     try:
         for number in range(2):
-            servers.append(start_live_server(url, logs / f"api-{number}.log", module=module))
+            log = logs / f"api-{number}.log"
+            servers.append(start_live_server(url, log, module=module, **POOL))
         yield servers
     finally:
         for server in servers:
