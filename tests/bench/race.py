@@ -43,7 +43,23 @@ ROUNDS = int(os.environ.get("BENCH_RACE_ROUNDS", "5"))
 # Every hold is its own patient's, but each patient holds once a round: the per-patient hold
 # limit (30/minute by default) is not what is measured here.
 SERVER_ENV = {"MEDBOOK_HOLD_RATE_LIMIT": "1000000/minute", "MEDBOOK_LOG_LEVEL": "warning"}
-MODES = ("one time, 1 process", "one time, 2 processes", "500 times, 2 processes (no race)")
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    attempts: int
+    processes: int
+    race: bool  # all on one time, or each on its own (no race: what the burst itself costs)
+
+
+MODES = (
+    Mode("500 on one time, 1 process", ATTEMPTS, 1, True),
+    Mode("500 on one time, 2 processes", ATTEMPTS, 2, True),
+    Mode("500 on 500 times, 2 processes (no race)", ATTEMPTS, 2, False),
+    Mode("50 on one time, 2 processes", 50, 2, True),
+    Mode("50 on 50 times, 2 processes (no race)", 50, 2, False),
+)
 
 
 @dataclass
@@ -97,33 +113,30 @@ async def clear(url: str) -> None:
 
 async def one_round(version: Version) -> None:
     assert version.race is not None
-    race = hold_race(version.race, version.patients, ATTEMPTS)
-    spread = spread_race(version.race, version.patients, ATTEMPTS)
-    one, two = [version.servers[0].url], [s.url for s in version.servers]
-    plan: list[tuple[str, list[str], list[Call]]] = [
-        (MODES[0], one, race),
-        (MODES[1], two, race),
-        (MODES[2], two, spread),
-    ]
-    for mode, urls, calls in plan:
+    for mode in MODES:
+        make = hold_race if mode.race else spread_race
+        calls: list[Call] = make(version.race, version.patients, mode.attempts)
         await clear(version.url)
-        outcomes = await fire(urls, calls)
-        version.outcomes.setdefault(mode, []).extend(outcomes)
+        outcomes = await fire([s.url for s in version.servers[: mode.processes]], calls)
+        version.outcomes.setdefault(mode.name, []).extend(outcomes)
         groups = {call.group for call in calls}
         if winners(outcomes) != dict.fromkeys(groups, 1):
             version.wrong_rounds += 1
 
 
+def timed(mode: Mode, outcomes: list[Outcome]) -> list[Outcome]:
+    """The losers of a race; every hold of a burst without one."""
+    return [o for o in outcomes if o.status != 201] if mode.race else outcomes
+
+
 def rows(version: Version) -> list[str]:
     lines = []
     for mode in MODES:
-        outcomes = version.outcomes.get(mode, [])
+        outcomes = version.outcomes.get(mode.name, [])
         answers = Counter((o.status, o.code) for o in outcomes)
-        losers = [o.seconds * 1000 for o in outcomes if o.status != 201]
-        everyone = [o.seconds * 1000 for o in outcomes]
-        shown = losers if mode != MODES[2] else everyone
+        shown = [o.seconds * 1000 for o in timed(mode, outcomes)]
         lines.append(
-            f"| {mode} | {version.label} | {len(shown)} | {percentile(shown, 0.5):.0f} ms "
+            f"| {mode.name} | {version.label} | {len(shown)} | {percentile(shown, 0.5):.0f} ms "
             f"| {percentile(shown, 0.99):.0f} ms | {max(shown, default=float('nan')):.0f} ms "
             f"| {answers[(409, 'busy')]} | {sum(n for (s, _), n in answers.items() if s >= 500)} |"
         )
@@ -133,14 +146,10 @@ def rows(version: Version) -> list[str]:
 def ratios(this: Version, base: Version) -> list[str]:
     lines = []
     for mode in MODES:
-        if mode == MODES[2]:
-            mine = [o.seconds for o in this.outcomes.get(mode, [])]
-            theirs = [o.seconds for o in base.outcomes.get(mode, [])]
-        else:
-            mine = [o.seconds for o in this.outcomes.get(mode, []) if o.status != 201]
-            theirs = [o.seconds for o in base.outcomes.get(mode, []) if o.status != 201]
+        mine = [o.seconds for o in timed(mode, this.outcomes.get(mode.name, []))]
+        theirs = [o.seconds for o in timed(mode, base.outcomes.get(mode.name, []))]
         lines.append(
-            f"- {mode}: p50 {percentile(mine, 0.5) / percentile(theirs, 0.5):.2f}, "
+            f"- {mode.name}: p50 {percentile(mine, 0.5) / percentile(theirs, 0.5):.2f}, "
             f"p99 {percentile(mine, 0.99) / percentile(theirs, 0.99):.2f} ({this.label} / {base.label})"
         )
     return lines
@@ -176,7 +185,7 @@ def run(admin_url: str, keys: Path, scratch: Path, baseline: Baseline | None) ->
     for version in versions:
         version.deadlocks = asyncio.run(deadlocks_so_far(version.url)) - before[version.label]
     lines = [
-        f"- {ATTEMPTS} hold attempts at once, each its own patient on its own connection; "
+        "- hold attempts sent at once, each its own patient on its own connection; "
         f"{ROUNDS} rounds, versions alternating; latency from the start line to the answer, "
         "of the losers in a race and of every hold without one",
         "",
