@@ -37,12 +37,14 @@ def start_live_server(
     scheme: str = "http",
     verify: ssl.SSLContext | bool = True,
     port: int | None = None,
+    module: str = "medbook",
     **env: str,
 ) -> LiveServer:
     """Start `medbook serve` and wait for /readyz.
 
     `extra_args` go to `medbook serve` (e.g. --tls-cert/--tls-key, with scheme="https" and a
-    `verify` context that trusts the test CA for the readiness probe).
+    `verify` context that trusts the test CA for the readiness probe). `module` is what
+    `python -m` runs: medbook itself, or a test's wrapper around its command line.
     """
     port = port or free_port()
     environment = {
@@ -54,7 +56,7 @@ def start_live_server(
     command = [
         sys.executable,
         "-m",
-        "medbook",
+        module,
         "serve",
         "--port",
         str(port),

@@ -1,18 +1,20 @@
-"""`make bench`: booking throughput and week-view latency, each beside its bare-SQL limit; then
-real-time fan-out latency beside a bare NOTIFY (tests/bench/realtime.py).
+"""`make bench`: booking throughput and week-view latency, each beside its bare-SQL limit; 500
+holds racing for one time (tests/bench/race.py); real-time fan-out latency beside a bare NOTIFY
+(tests/bench/realtime.py); the web app (tests/bench/web.py).
 
 Runs on a database of its own (medbook_bench on the embedded server, or BENCH_DATABASE_URL),
 seeded with the demo clinics and 50,000 appointments, against a real `medbook serve` process
 with throwaway keys. Every hold and confirm is made by a signed-in patient (a session row and
 its cookie, made up front in bulk), as the API requires.
+With BENCH_BASELINE=<commit>, the booking and race benchmarks run that commit's API too, beside
+this one, rounds alternating (tests/bench/baseline.py), and report the ratios.
 Prints a Markdown report; copy it into docs/performance.md with the machine and the date.
-`python -m tests.bench booking` or `python -m tests.bench realtime` runs only one of them.
+`python -m tests.bench booking` (or race, realtime, web) runs only those named.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import platform
 import re
@@ -30,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
 
 from medbook import schema
 from medbook.booking import repository
@@ -41,18 +44,21 @@ from medbook.identity import sessions
 from medbook.identity.keys import generate_key_set, rp_keys_path
 from medbook.privacy.notice import CURRENT_NOTICE_VERSION
 from medbook.settings import REPO_ROOT
-from tests.bench import realtime, web
+from tests.bench import race, realtime, web
+from tests.bench.baseline import Baseline, baseline_code
 from tests.bench.data import SignedInPatient, build, sign_in_patients
 from tests.bench.http import KeepAliveConnection
-from tests.live import start_live_server, stop_live_server
+from tests.live import LiveServer, start_live_server, stop_live_server
 
 GP_CODE = "gp-consultation"
 SINGAPORE = ZoneInfo("Asia/Singapore")
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 API_WORKERS = os.cpu_count() or 1
 OPERATIONS = 300
-ROUNDS = 3
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WEEK_VIEW_REQUESTS = 200
+SEARCH_DAYS = 7  # free slots are looked for a week at a time
+BARE_SQL = "bare SQL"
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -82,28 +88,50 @@ async def run_concurrently(
 
 
 async def free_slots(
-    http: httpx.AsyncClient, gp_id: str, first: date, days: int
+    http: httpx.AsyncClient, gp_id: str, today: date, needed: int, horizon_days: int
 ) -> list[dict[str, Any]]:
-    """Free GP slots that do not overlap one another, so every hold in the run can succeed."""
-    response = await http.get(
-        "/api/v1/availability",
-        params={
-            "service_id": gp_id,
-            "from": first.isoformat(),
-            "to": (first + timedelta(days=days)).isoformat(),
-        },
-    )
-    response.raise_for_status()
+    """`needed` free GP slots that do not overlap one another, so every hold in the run can
+    succeed: searched a week at a time from tomorrow until enough are found, within the days the
+    service may be booked ahead. The window follows the free time there is (public holidays,
+    leave, month and year ends), not a fixed number of days."""
     chosen: list[dict[str, Any]] = []
     last_end: dict[str, datetime] = {}
-    for slot in response.json()["slots"]:
-        start = datetime.fromisoformat(slot["start"])
-        owner = slot["practitioner_id"]
-        if owner in last_end and start < last_end[owner] + timedelta(minutes=30):
-            continue
-        last_end[owner] = datetime.fromisoformat(slot["end"])
-        chosen.append(slot)
-    return chosen
+    first = today + timedelta(days=1)
+    last_bookable = today + timedelta(days=horizon_days)
+    while len(chosen) < needed and first <= last_bookable:
+        last = min(first + timedelta(days=SEARCH_DAYS - 1), last_bookable)
+        response = await http.get(
+            "/api/v1/availability",
+            params={"service_id": gp_id, "from": first.isoformat(), "to": last.isoformat()},
+        )
+        response.raise_for_status()
+        for slot in response.json()["slots"]:
+            start = datetime.fromisoformat(slot["start"])
+            owner = slot["practitioner_id"]
+            if owner in last_end and start < last_end[owner] + timedelta(minutes=30):
+                continue
+            last_end[owner] = datetime.fromisoformat(slot["end"])
+            chosen.append(slot)
+        first = last + timedelta(days=1)
+    if len(chosen) < needed:
+        raise SystemExit(
+            f"only {len(chosen)} free GP slots from {today + timedelta(days=1)} to "
+            f"{last_bookable}, need {needed}: the bench data leaves too little free time"
+        )
+    return chosen[:needed]
+
+
+async def release_bookings(url: str, patients: list[SignedInPatient]) -> None:
+    """Cancel what these patients booked, so the next side of a round books the same slots."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await connection.execute(
+            "UPDATE appointments SET status = 'cancelled' WHERE patient_id = ANY($1::uuid[])"
+            " AND status IN ('held', 'confirmed')",
+            [patient.patient_id for patient in patients],
+        )
+    finally:
+        await connection.close()
 
 
 async def bench_api_holds(
@@ -171,19 +199,23 @@ SCHEDULE_PARAMS = [
     "exclude",
 ]
 SCHEDULE_SQL = positional(repository.SCHEDULE_SQL, SCHEDULE_PARAMS)
-COUNT_SQL = "SELECT count(*) FROM appointments WHERE holder = $1 AND status = 'held' AND hold_expires_at > now()"
-EXPIRE_SQL = """
-UPDATE appointments SET status = 'expired', updated_at = now()
- WHERE (practitioner_id = $1 OR room_id = $2) AND status = 'held' AND hold_expires_at <= now()
-   AND blocked && tstzrange($3, $4, '[)')
-"""
+# The holder's lock; then the booking locks (practitioner and room), the live-hold count and
+# the insert in one statement. No stale hold is in the way of the bench's slots, so the app
+# skips the stale-hold expiry, and so does this.
+HOLDER_LOCK_SQL = positional(repository._LOCK_NAMES, ["names"])
 HOLD_SQL = """
 INSERT INTO appointments (kind, status, clinic_id, practitioner_id, room_id, service_id, patient_id, starts_at,
                           ends_at, blocked, hold_expires_at, holder, source)
-VALUES ('appointment', 'held', $1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9, '[)'),
-        now() + make_interval(secs => 300), $10, 'online')
+SELECT 'appointment', 'held', $1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9, '[)'),
+       now() + make_interval(secs => 300), $10::text, 'online'
+  FROM (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(key)
+          FROM (SELECT DISTINCT ('x' || left(encode(sha256(convert_to(name, 'UTF8')), 'hex'), 16))::bit(64)::bigint AS key
+                  FROM unnest($11::text[]) AS name) AS keys ORDER BY key) AS locks) AS booking_locks
+ WHERE (SELECT count(*) FROM appointments
+         WHERE holder = $10::text AND status = 'held' AND hold_expires_at > now()) < 3
 RETURNING *
 """
+LOCK_OF_SQL = positional(repository._LOCK_APPOINTMENT_OWNERS, ["appointment_id"])
 LOAD_SQL = """
 SELECT a.*, c.*, now() FROM appointments a JOIN clinics c ON c.id = a.clinic_id
  WHERE a.id = $1 FOR UPDATE OF a
@@ -230,9 +262,7 @@ async def bench_sql_holds(
             blocked_end = end + timedelta(minutes=gp["buffer_after_minutes"])
             day = start.date()
             span = local_day_bounds(SINGAPORE, day, day)
-            lock_key = int.from_bytes(
-                hashlib.sha256(patient.holder.encode()).digest()[:8], "big", signed=True
-            )
+            owners = repository.lock_names(repository.TimeOwner(practitioner, room))
             touch_every = sessions.TOUCH_EVERY_SECONDS
             async with pool.acquire() as connection:
                 async with connection.transaction():
@@ -243,11 +273,7 @@ async def bench_sql_holds(
                     await connection.fetchrow(
                         SCHEDULE_SQL, [practitioner], [clinic], day, day, span[0], span[1], None
                     )
-                    await connection.execute("SELECT pg_advisory_xact_lock($1)", lock_key)
-                    await connection.fetchval(COUNT_SQL, patient.holder)
-                    await connection.execute(
-                        EXPIRE_SQL, practitioner, room, blocked_start, blocked_end
-                    )
+                    await connection.execute(HOLDER_LOCK_SQL, [patient.holder])
                     hold = await connection.fetchrow(
                         HOLD_SQL,
                         clinic,
@@ -260,11 +286,13 @@ async def bench_sql_holds(
                         blocked_start,
                         blocked_end,
                         patient.holder,
+                        owners,
                     )
                 async with connection.transaction():
                     token_hash = sessions.hash_token(patient.token)
                     signed_in = await connection.fetchrow(RESOLVE_SQL, token_hash, touch_every)
                     assert signed_in is not None
+                    await connection.execute(LOCK_OF_SQL, hold["id"])
                     await connection.fetchrow(LOAD_SQL, hold["id"])
                     await connection.execute(
                         CONTACT_SQL, "Bench Patient", "+6591234567", None, patient.patient_id
@@ -355,115 +383,129 @@ async def bench_week_view(
     return api, sql
 
 
-async def prepare_database() -> str:
+async def prepare_database() -> tuple[str, str]:
+    """The bench's database, made anew, and the URL of the server's admin database (where
+    the race benchmark makes its own)."""
     given = os.environ.get("BENCH_DATABASE_URL")
     if given:
         connection = await asyncpg.connect(asyncpg_dsn(given))
         await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
         await connection.close()
-        return given
+        admin: str = make_url(given).set(database="postgres").render_as_string(hide_password=False)
+        return given, admin
     server = start_embedded_server(REPO_ROOT / ".data" / "bench-postgres")
-    admin = await asyncpg.connect(asyncpg_dsn(server.get_uri("postgres")))
-    await admin.execute('DROP DATABASE IF EXISTS "medbook_bench" WITH (FORCE)')
-    await admin.execute('CREATE DATABASE "medbook_bench"')
-    await admin.close()
+    admin = server.get_uri("postgres")
+    connection = await asyncpg.connect(asyncpg_dsn(admin))
+    await connection.execute('DROP DATABASE IF EXISTS "medbook_bench" WITH (FORCE)')
+    await connection.execute('CREATE DATABASE "medbook_bench"')
+    await connection.close()
     url: str = server.get_uri("medbook_bench")
-    return url
+    return url, admin
 
 
-async def measure(url: str, server_url: str, today: date) -> str:
+async def measure(url: str, servers: dict[str, str], today: date) -> str:
+    """Hold then confirm through each API (this code, and the baseline's if given) and as bare
+    SQL, and the week view through each API and as bare SQL. Every side of a round books the
+    same slots (each side's bookings are cancelled after it), with patients of its own."""
     connection = await asyncpg.connect(asyncpg_dsn(url))
     gp = await connection.fetchrow(
-        "SELECT id, buffer_before_minutes, buffer_after_minutes FROM services WHERE code = $1",
+        "SELECT id, buffer_before_minutes, buffer_after_minutes, max_days_ahead FROM services"
+        " WHERE code = $1",
         GP_CODE,
     )
     clinic_id = str(await connection.fetchval("SELECT id FROM clinics ORDER BY name LIMIT 1"))
     appointments = await connection.fetchval("SELECT count(*) FROM appointments")
     await connection.close()
     gp_id = str(gp["id"])
-    async with httpx.AsyncClient(base_url=server_url, timeout=30) as http:
-        slots = await free_slots(http, gp_id, today + timedelta(days=3), 26)
-    needed = 2 * OPERATIONS * ROUNDS
-    assert len(slots) >= needed, f"only {len(slots)} free slots, need {needed}"
-    # One patient per hold, half for the API and half for bare SQL, all signed in up front.
-    patients = await sign_in_patients(url, needed)
-    # The machine is shared and noisy: alternate API and SQL rounds and compare medians.
-    api_rates: list[float] = []
-    sql_rates: list[float] = []
-    api_latency: list[float] = []
-    sql_latency: list[float] = []
-    week_api: list[float] = []
-    week_sql: list[float] = []
+    this_code = next(iter(servers.values()))
+    async with httpx.AsyncClient(base_url=this_code, timeout=30) as http:
+        slots = await free_slots(http, gp_id, today, OPERATIONS, gp["max_days_ahead"])
+    sides = [*servers, BARE_SQL]
+    patients = iter(await sign_in_patients(url, OPERATIONS * len(sides) * ROUNDS))
+    # The machine is shared and noisy: alternate the sides, rotating who goes first, and
+    # compare medians.
+    rates: dict[str, list[float]] = {side: [] for side in sides}
+    latency: dict[str, list[float]] = {side: [] for side in sides}
+    week: dict[str, list[float]] = {side: [] for side in sides}
     for round_number in range(ROUNDS):
-        this_round = slice(2 * OPERATIONS * round_number, 2 * OPERATIONS * (round_number + 1))
-        batch, people = slots[this_round], patients[this_round]
-        rate, latency = await bench_api_holds(
-            server_url, gp_id, batch[:OPERATIONS], people[:OPERATIONS]
+        turn = round_number % len(sides)
+        for side in sides[turn:] + sides[:turn]:
+            people = [next(patients) for _ in range(OPERATIONS)]
+            if side == BARE_SQL:
+                rate, took = await bench_sql_holds(url, gp, slots, people)
+            else:
+                rate, took = await bench_api_holds(servers[side], gp_id, slots, people)
+            rates[side].append(rate)
+            latency[side] += took
+            await release_bookings(url, people)
+        for side, server_url in servers.items():
+            api, sql = await bench_week_view(
+                server_url, url, gp_id, clinic_id, today + timedelta(days=7)
+            )
+            week[side] += api
+            week[BARE_SQL] += sql
+    median = {side: statistics.median(rates[side]) for side in sides}
+    sql_rate = median[BARE_SQL]
+    lines = [
+        f"- data: {appointments:,} appointments, 3 clinics, demo practitioners; "
+        f"{OPERATIONS} free GP slots from {slots[0]['start'][:10]} to {slots[-1]['start'][:10]}",
+        f"- load: {CONCURRENCY} concurrent clients; {API_WORKERS} API worker processes per API; "
+        f"{ROUNDS} rounds, sides alternating, medians shown",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"PostgreSQL embedded 18",
+        "",
+        "| hold then confirm | ops/s | latency | / bare SQL (rounds) |",
+        "|---|---|---|---|",
+    ]
+    for side in sides:
+        by_round = ", ".join(
+            f"{a / b:.2f}" for a, b in zip(rates[side], rates[BARE_SQL], strict=True)
         )
-        api_rates.append(rate)
-        api_latency += latency
-        rate, latency = await bench_sql_holds(url, gp, batch[OPERATIONS:], people[OPERATIONS:])
-        sql_rates.append(rate)
-        sql_latency += latency
-        api, sql = await bench_week_view(
-            server_url, url, gp_id, clinic_id, today + timedelta(days=7)
+        lines.append(
+            f"| {side}, {OPERATIONS} ops x {ROUNDS} | {median[side]:.0f} | {summary(latency[side])} "
+            f"| {median[side] / sql_rate:.2f} ({by_round}) |"
         )
-        week_api += api
-        week_sql += sql
-    api_rate, sql_rate = statistics.median(api_rates), statistics.median(sql_rates)
-    rounds = ", ".join(f"{a / s:.2f}" for a, s in zip(api_rates, sql_rates, strict=True))
-    return "\n".join(
-        [
-            f"- data: {appointments:,} appointments, 3 clinics, demo practitioners",
-            f"- load: {CONCURRENCY} concurrent clients; {API_WORKERS} API worker processes; "
-            f"{ROUNDS} alternating rounds, medians shown",
-            f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"PostgreSQL embedded 18",
+    lines += ["", "| week view, one clinic | latency |", "|---|---|"]
+    lines += [f"| {side}, {len(week[side])} requests | {summary(week[side])} |" for side in sides]
+    if len(servers) == 2:
+        mine, theirs = servers
+        by_round = ", ".join(
+            f"{a / b:.2f}" for a, b in zip(rates[mine], rates[theirs], strict=True)
+        )
+        lines += [
             "",
-            "| measure | through the API | bare SQL | ratio (API / SQL) |",
-            "|---|---|---|---|",
-            f"| hold then confirm, {OPERATIONS} ops x {ROUNDS} | {api_rate:.0f} ops/s ({summary(api_latency)}) "
-            f"| {sql_rate:.0f} ops/s ({summary(sql_latency)}) | {api_rate / sql_rate:.2f} (rounds: {rounds}; goal >= 0.30) |",
-            f"| week view, one clinic, {WEEK_VIEW_REQUESTS} requests x {ROUNDS} | {summary(week_api)} "
-            f"| {summary(week_sql)} | p50 {percentile(week_api, 0.5) / percentile(week_sql, 0.5):.1f}x "
-            f"(goal: API p99 < 20 ms) |",
+            f"- hold then confirm, {mine} / {theirs}: {median[mine] / median[theirs]:.2f} "
+            f"(rounds: {by_round}); goal >= 1.00",
+            f"- week view p99, {mine} / {theirs}: "
+            f"{percentile(week[mine], 0.99) / percentile(week[theirs], 0.99):.2f}",
         ]
-    )
+    return "\n".join(lines)
 
 
-BENCHMARKS = ("booking", "realtime", "web")
+BENCHMARKS = ("booking", "race", "realtime", "web")
 
 
 def main() -> None:
     chosen = sys.argv[1:] or list(BENCHMARKS)
     if not set(chosen) <= set(BENCHMARKS):
         raise SystemExit(f"usage: python -m tests.bench [{' '.join(BENCHMARKS)}]")
-    url = asyncio.run(prepare_database())
+    url, admin_url = asyncio.run(prepare_database())
     schema.upgrade(url)
     started = time.perf_counter()
     today, count = build(url)
     print(f"seeded {count:,} appointments in {time.perf_counter() - started:.1f} s", flush=True)
     scratch = Path(tempfile.mkdtemp())
-    log = scratch / "server.log"
     # Throwaway keys: the server will not start without a data key and a Singpass key set.
     keys = scratch / "keys"
     generate_data_key(keys)
     generate_key_set(rp_keys_path(keys), rotate=False)
-    if "booking" in chosen:
-        # One API process per core, as production would run them (with per-process rate-limit
-        # counters, as the figures before Redis-shared counters were measured).
-        server = start_live_server(
-            url,
-            log,
-            workers=API_WORKERS,
-            extra_args=["--per-process-rate-limits"],
-            MEDBOOK_KEYS_DIR=str(keys),
-        )
-        try:
-            report = asyncio.run(measure(url, server.url, today))
-        finally:
-            stop_live_server(server)
-        print(f"\n## make bench, {date.today().isoformat()}\n\n{report}\n", flush=True)
+    with baseline_code(os.environ.get("BENCH_BASELINE")) as baseline:
+        if "booking" in chosen:
+            report = run_booking(url, keys, scratch, today, baseline)
+            print(f"\n## make bench, {date.today().isoformat()}\n\n{report}\n", flush=True)
+        if "race" in chosen:
+            report = race.run(admin_url, keys, scratch, baseline)
+            print(f"\n## make bench, holds racing, {date.today().isoformat()}\n\n{report}\n")
     if "realtime" in chosen:
         report = realtime.run(url, keys, scratch, today)
         print(f"\n## make bench, real-time fan-out, {date.today().isoformat()}\n\n{report}\n")
@@ -471,6 +513,28 @@ def main() -> None:
         service_id = asyncio.run(service_of(url, "gp-consultation"))
         report = web.run(url, keys, scratch, service_id, (today + timedelta(days=1)).isoformat())
         print(f"\n## make bench, web app, {date.today().isoformat()}\n\n{report}\n")
+
+
+def run_booking(url: str, keys: Path, scratch: Path, today: date, baseline: Baseline | None) -> str:
+    """One API per code version, one process per core each, as production would run them."""
+    # This code refuses several workers with per-process rate-limit counters unless told:
+    # the figures are measured as before Redis-shared counters (older code has no such flag).
+    versions: dict[str, tuple[dict[str, str], list[str]]] = {
+        "this code": ({}, ["--per-process-rate-limits"])
+    }
+    if baseline is not None:
+        versions[baseline.label] = (baseline.env, [])
+    servers: dict[str, LiveServer] = {}
+    try:
+        for number, (label, (env, args)) in enumerate(versions.items()):
+            log = scratch / f"server-{number}.log"
+            servers[label] = start_live_server(
+                url, log, workers=API_WORKERS, extra_args=args, MEDBOOK_KEYS_DIR=str(keys), **env
+            )
+        return asyncio.run(measure(url, {label: s.url for label, s in servers.items()}, today))
+    finally:
+        for server in servers.values():
+            stop_live_server(server)
 
 
 async def service_of(url: str, code: str) -> str:

@@ -30,11 +30,15 @@ class KeepAliveConnection:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
+    async def connect(self) -> None:
+        """Open the connection now rather than with the first request."""
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+
     async def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> Reply:
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        await self.connect()
         assert self._reader is not None
         payload = json.dumps(body).encode() if body is not None else b""
         lines = [

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from medbook.clinics.models import Service
-from tests.auth import patient_headers, sign_in_patient
+from tests.auth import AppClient, patient_headers, sign_in_patient
 from tests.booking.helpers import (
     CHECKOUT,
     PATIENT,
@@ -42,6 +42,7 @@ from tests.factories import (
     SINGAPORE,
     World,
     database_now,
+    make_practitioner,
     make_service,
     make_weekly_hours,
     make_world,
@@ -214,6 +215,46 @@ async def test_a_hold_300_seconds_old_yields_its_slot_and_is_expired_by_the_new_
     # now() is the transaction's start: equal stamps mean one and the same transaction.
     assert old.updated_at == new.created_at
     assert new.status == "held"
+
+
+@pytest.mark.parametrize("by", ["hold", "walk-in"])
+async def test_a_stale_hold_of_another_doctor_in_the_room_is_expired_by_the_booking_it_blocks(
+    client: AppClient, session: AsyncSession, staff_headers: dict[str, str], by: str
+) -> None:
+    """The booking's slot search sees the stale hold in its room (not its doctor's) and has it
+    expired before the insert, or the room's constraint would refuse the time."""
+    world = await make_world(session)
+    roommate = await make_practitioner(session, "M12343A", [world.gp], full_name="Doctor 3")
+    await make_weekly_hours(session, roommate, world.clinic, world.rooms[0])
+    await session.commit()
+    stale = await hold(client, world, world.at(10), client_id="first")
+    await age_hold(session, stale.id, timedelta(seconds=300))
+
+    body = hold_body(world, world.at(10)) | {"practitioner_id": str(roommate.id)}
+    if by == "hold":
+        taken = await client.post(HOLDS, json=body, headers=await patient_headers(client, "2nd"))
+    else:
+        body["patient_id"] = str((await client.patient("2nd")).id)
+        taken = await client.post("/api/v1/staff/walk-ins", json=body, headers=staff_headers)
+
+    assert taken.status_code == 201, taken.text
+    assert await status_in_db(session, stale.id) == "expired"
+
+
+async def test_a_walk_in_over_booked_time_is_refused_before_it_waits_for_the_booking_locks(
+    client: AppClient, session: AsyncSession, staff_headers: dict[str, str]
+) -> None:
+    world = await make_world(session)
+    booked = await book(client, world, world.at(10))
+
+    walk_in = await client.post(
+        "/api/v1/staff/walk-ins",
+        json=hold_body(world, world.at(10, 5)) | {"patient_id": str(booked.patient.id)},
+        headers=staff_headers,
+    )
+
+    body = assert_problem(walk_in, 409, "slot_taken")
+    assert "already taken" in body["detail"]  # the slot search's answer, not the constraint's
 
 
 # --- the live-hold cap per client -----------------------------------------------------------

@@ -51,6 +51,22 @@ class Schedule:
     now: datetime
     days: list[PractitionerDay]
     busy_by_room: dict[Hashable, list[Interval]]
+    # Holds past their expiry not yet marked expired: free time, but the exclusion constraints
+    # still count them until a booking expires them (repository.expire_stale_holds).
+    stale_holds: list[repository.BusyPeriod] = field(default_factory=list)
+
+    def stale_hold_in(
+        self, practitioner_id: uuid.UUID, room_id: uuid.UUID | None, blocked: Interval
+    ) -> bool:
+        """Whether a booking of this time must first expire a stale hold in its way."""
+        return any(
+            (
+                hold.practitioner_id == practitioner_id
+                or (room_id is not None and hold.room_id == room_id)
+            )
+            and blocked.overlaps(Interval(hold.start, hold.end))
+            for hold in self.stale_holds
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +128,11 @@ async def load_schedule(
         closed_days[clinic_id].add(day)
     busy_by_practitioner: dict[uuid.UUID, list[Interval]] = defaultdict(list)
     busy_by_room: dict[Hashable, list[Interval]] = defaultdict(list)
+    stale_holds: list[repository.BusyPeriod] = []
     for period in rows.busy:
+        if period.stale:
+            stale_holds.append(period)
+            continue
         interval = Interval(period.start, period.end)
         busy_by_practitioner[period.practitioner_id].append(interval)
         if period.room_id is not None:
@@ -140,7 +160,7 @@ async def load_schedule(
                     clinic, practitioner_id, windows, busy_by_practitioner[practitioner_id]
                 )
             )
-    return Schedule(now, days, busy_by_room)
+    return Schedule(now, days, busy_by_room, stale_holds)
 
 
 def offered_slots(

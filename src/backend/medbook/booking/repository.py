@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Collection, Sequence
@@ -11,11 +10,12 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Integer, bindparam, column, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import TSTZRANGE, UUID, Range
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Update
 
 from medbook.booking.models import Appointment
@@ -47,7 +47,6 @@ def remember_now(session: AsyncSession, now: datetime) -> None:
 
 
 # The hot path's statements are built once: building one costs more Python than running it.
-_LOCK_HOLDER = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
 _COUNT_LIVE_HOLDS = select(func.count()).where(
     Appointment.holder == bindparam("holder"),
     Appointment.status == Status.HELD,
@@ -68,25 +67,83 @@ _EXPIRE_STALE_HOLDS = (
     .values(status=Status.EXPIRED, updated_at=func.now())
     .execution_options(synchronize_session=False)
 )
-_INSERT = insert(Appointment).returning(Appointment)
-_INSERT_HOLD = (
-    insert(Appointment)
-    .values(
-        hold_expires_at=func.now()
-        + func.make_interval(0, 0, 0, 0, 0, 0, bindparam("hold_ttl_seconds", type_=Integer))
-    )
-    .returning(Appointment)
+
+
+# Booking locks (ADR 0010). Every transaction that writes an appointment first takes, in one
+# statement and in key order, a transaction-level advisory lock per practitioner and per room
+# the write concerns; only then does it lock or write appointment rows. Writers of one
+# practitioner's or room's time so queue instead of deadlocking on each other's rows and on the
+# exclusion constraints' checks. A lock's key is the first 64 bits of SHA-256 of its name
+# ("practitioner:<id>", "room:<id>", "patient:<id>" for a holder), computed by PostgreSQL so
+# that every statement agrees. PostgreSQL evaluates pg_advisory_xact_lock after the ORDER BY
+# (SELECT's documentation: output expressions not used in the ORDER BY are computed after it).
+_LOCK_NAMES = text("""
+SELECT pg_advisory_xact_lock(key)
+  FROM (SELECT DISTINCT ('x' || left(encode(sha256(convert_to(name, 'UTF8')), 'hex'), 16))::bit(64)::bigint AS key
+          FROM unnest(CAST(:names AS text[])) AS name) AS keys
+ ORDER BY key
+""")
+# The same locks as a one-row subquery: an INSERT that selects from it cannot write its row
+# before it holds every lock, so locks and insert are one statement (one round trip).
+_LOCKS_TAKEN = (
+    text("""
+SELECT count(*) AS taken
+  FROM (SELECT pg_advisory_xact_lock(key)
+          FROM (SELECT DISTINCT ('x' || left(encode(sha256(convert_to(name, 'UTF8')), 'hex'), 16))::bit(64)::bigint AS key
+                  FROM unnest(CAST(:lock_names AS text[])) AS name) AS keys
+         ORDER BY key) AS locks
+""")
+    .columns(column("taken", Integer))
+    .subquery("booking_locks")
 )
+_LOCK_APPOINTMENT_OWNERS = text("""
+SELECT pg_advisory_xact_lock(key)
+  FROM (SELECT DISTINCT ('x' || left(encode(sha256(convert_to(owner.name, 'UTF8')), 'hex'), 16))::bit(64)::bigint AS key
+          FROM appointments a
+         CROSS JOIN LATERAL (VALUES ('practitioner:' || a.practitioner_id),
+                                    ('room:' || a.room_id)) AS owner(name)
+         WHERE a.id = :appointment_id AND owner.name IS NOT NULL) AS keys
+ ORDER BY key
+""")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOwner:
+    """Whose time a booking takes: a practitioner's, and a room's if it has one."""
+
+    practitioner_id: uuid.UUID
+    room_id: uuid.UUID | None
+
+
+def lock_names(*owners: TimeOwner) -> list[str]:
+    names = []
+    for owner in owners:
+        names.append(f"practitioner:{owner.practitioner_id}")
+        if owner.room_id is not None:
+            names.append(f"room:{owner.room_id}")
+    return names
 
 
 async def lock_holder(session: AsyncSession, holder: str) -> None:
-    """Serialise one client's hold attempts, so its live-hold cap cannot be raced past."""
-    digest = hashlib.sha256(holder.encode()).digest()
-    await session.execute(_LOCK_HOLDER, {"key": int.from_bytes(digest[:8], "big", signed=True)})
+    """Serialise one client's hold attempts, so its live-hold cap cannot be raced past.
+
+    Taken before any booking lock and on its own: a transaction holding a practitioner's or a
+    room's lock never waits for a holder's, so the two kinds cannot wait on each other.
+    """
+    await session.execute(_LOCK_NAMES, {"names": [holder]})
 
 
-async def count_live_holds(session: AsyncSession, holder: str) -> int:
-    return int((await session.execute(_COUNT_LIVE_HOLDS, {"holder": holder})).scalar_one())
+async def lock_time(session: AsyncSession, *owners: TimeOwner) -> None:
+    """Take the booking locks of these practitioners and rooms (all at once, in key order)."""
+    await session.execute(_LOCK_NAMES, {"names": lock_names(*owners)})
+
+
+async def lock_time_of(session: AsyncSession, appointment_id: uuid.UUID) -> None:
+    """Take the booking locks of an existing appointment's practitioner and room.
+
+    Its practitioner and room never change (a move makes a new row), so they can be read
+    before its row is locked."""
+    await session.execute(_LOCK_APPOINTMENT_OWNERS, {"appointment_id": appointment_id})
 
 
 async def expire_stale_holds(
@@ -103,17 +160,48 @@ async def expire_stale_holds(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class HoldTerms:
+    ttl_seconds: int  # of database time
+    max_live_holds: int  # per holder, this one included
+
+
+@lru_cache(maxsize=32)
+def _insert_locked(keys: tuple[str, ...], hold: bool) -> Executable:
+    columns = Appointment.__table__.c
+    names = list(keys)
+    values: list[Any] = [bindparam(key, type_=columns[key].type) for key in keys]
+    source = select(*values).select_from(_LOCKS_TAKEN)
+    if hold:
+        names.append("hold_expires_at")
+        ttl = bindparam("hold_ttl_seconds", type_=Integer)
+        source = source.add_columns(func.now() + func.make_interval(0, 0, 0, 0, 0, 0, ttl))
+        source = source.where(_COUNT_LIVE_HOLDS.scalar_subquery() < bindparam("max_live_holds"))
+    # As a SELECT of Appointment from the INSERT: one statement with its own parameters (not
+    # the ORM's bulk insert of a list of rows), answering loaded Appointment objects.
+    inserted = insert(Appointment).from_select(names, source).returning(Appointment)
+    return select(Appointment).from_statement(inserted)
+
+
 async def insert_appointment(
-    session: AsyncSession, values: dict[str, Any], hold_ttl_seconds: int | None = None
-) -> Appointment:
-    """Insert a row; a hold's expiry is the database's now() plus the TTL, in the same statement."""
-    if hold_ttl_seconds is None:
-        result = await session.scalars(_INSERT, values)
-    else:
-        result = await session.scalars(
-            _INSERT_HOLD, {**values, "hold_ttl_seconds": hold_ttl_seconds}
-        )
-    appointment: Appointment = result.one()
+    session: AsyncSession, values: dict[str, Any], hold: HoldTerms | None = None
+) -> Appointment | None:
+    """Take the booking locks of the row's practitioner and room and insert it, in one
+    statement: a racer that loses holds the locks only until its refusal is rolled back.
+
+    A hold's expiry is the database's now() plus the TTL; its holder's live holds are counted
+    in the same statement, and None means they already reach the cap (nothing is written).
+    Count only under the holder's lock (lock_holder), so the count sees every earlier hold.
+    """
+    owner = TimeOwner(values["practitioner_id"], values.get("room_id"))
+    parameters = {**values, "lock_names": lock_names(owner)}
+    if hold is not None:
+        parameters |= {
+            "hold_ttl_seconds": hold.ttl_seconds,
+            "max_live_holds": hold.max_live_holds,
+        }
+    statement = _insert_locked(tuple(sorted(values)), hold is not None)
+    appointment: Appointment | None = (await session.scalars(statement, parameters)).one_or_none()
     return appointment
 
 
@@ -123,7 +211,10 @@ _GET_APPOINTMENT = (
     .options(contains_eager(Appointment.clinic))
     .where(Appointment.id == bindparam("appointment_id"))
 )
-_GET_APPOINTMENT_FOR_UPDATE = _GET_APPOINTMENT.with_for_update(of=Appointment)
+# populate_existing: a row read earlier in the transaction, unlocked, is read again once locked.
+_GET_APPOINTMENT_FOR_UPDATE = _GET_APPOINTMENT.with_for_update(of=Appointment).execution_options(
+    populate_existing=True
+)
 
 
 async def get_appointment(
@@ -194,6 +285,7 @@ class BusyPeriod:
     room_id: uuid.UUID | None
     start: datetime
     end: datetime
+    stale: bool = False  # a hold past its expiry, not yet marked expired: free, but in the way
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,12 +296,13 @@ class ScheduleRows:
     rules: list[TimetableRule]
     absences: list[Absence]
     closures: list[tuple[uuid.UUID | None, date]]  # (clinic, or None for every clinic; local day)
-    busy: list[BusyPeriod]
+    busy: list[BusyPeriod]  # stale holds included, and marked
 
 
 # One round trip for the whole timetable: on the booking path the latency of four separate
-# queries costs more than the JSON they come back in. Busy time covers live holds but not stale
-# ones, and both the practitioners and every room their templates name.
+# queries costs more than the JSON they come back in. Busy time covers holds, stale ones marked
+# (the booking path must expire those before it inserts), and both the practitioners and every
+# room their templates name.
 # The only interpolation is the fixed list of active statuses, from the Status enum.
 SCHEDULE_SQL = text(f"""
 SELECT now() AS now,
@@ -227,13 +320,13 @@ SELECT now() AS now,
      FROM clinic_closures c
     WHERE (c.clinic_id IS NULL OR c.clinic_id = ANY(:clinics)) AND c.day BETWEEN :first_day AND :last_day
   ) AS closures,
-  (SELECT coalesce(json_agg(json_build_array(a.practitioner_id, a.room_id, lower(a.blocked), upper(a.blocked))), '[]')
+  (SELECT coalesce(json_agg(json_build_array(a.practitioner_id, a.room_id, lower(a.blocked), upper(a.blocked),
+                                             a.status = 'held' AND a.hold_expires_at <= now())), '[]')
      FROM appointments a
     WHERE (a.practitioner_id = ANY(:practitioners)
            OR a.room_id IN (SELECT w.room_id FROM weekly_availability w
                              WHERE w.practitioner_id = ANY(:practitioners) AND w.clinic_id = ANY(:clinics)))
       AND a.status IN ({active_statuses_sql()})
-      AND (a.status <> 'held' OR a.hold_expires_at > now())
       AND a.blocked && tstzrange(:span_start, :span_end, '[)')
       AND a.id IS DISTINCT FROM CAST(:exclude AS uuid)
   ) AS busy
@@ -307,8 +400,9 @@ async def schedule_rows(
                 ids[room],
                 datetime.fromisoformat(start),
                 datetime.fromisoformat(end),
+                stale,
             )
-            for p, room, start, end in _json(row.busy)
+            for p, room, start, end, stale in _json(row.busy)
         ],
     )
 

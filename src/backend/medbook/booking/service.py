@@ -46,6 +46,7 @@ from medbook.booking.errors import (
     WorksElsewhereThenError,
 )
 from medbook.booking.models import Appointment
+from medbook.booking.repository import HoldTerms, TimeOwner
 from medbook.booking.states import Action, InvalidTransitionError, Status, next_status
 from medbook.clinics import repository as clinics_repository
 from medbook.clinics import service as clinics_service
@@ -144,17 +145,42 @@ async def _schedule_for(
     )
 
 
+async def _lock_time(session: AsyncSession, *owners: TimeOwner) -> None:
+    """Take the booking locks of these practitioners' and rooms' time (ADR 0010): before any
+    appointment row is locked or written, so writers of one time queue instead of deadlocking.
+    Still waiting at lock_timeout, the time is being booked by others right now."""
+    try:
+        await repository.lock_time(session, *owners)
+    except DBAPIError as error:
+        if sqlstate(error) == LOCK_NOT_AVAILABLE:
+            raise SlotTakenError("That time is being booked by someone else right now.") from error
+        raise
+
+
 async def _take_time(
-    session: AsyncSession, values: dict[str, Any], hold_ttl_seconds: int | None = None
+    session: AsyncSession,
+    values: dict[str, Any],
+    *,
+    stale_holds: bool = True,
+    hold: HoldTerms | None = None,
 ) -> Appointment:
-    """Insert an active row. The exclusion constraints have the last word on overlaps."""
+    """Insert an active row, under the booking locks of its practitioner and room (ADR 0010).
+    The exclusion constraints have the last word on overlaps.
+
+    Stale holds in the way (`stale_holds`: the schedule showed one, or nobody looked) are
+    marked expired first, under the locks. Without them, taking the locks and inserting are
+    one statement, so a racer that loses holds the locks for the shortest time.
+    """
     blocked: Range[datetime] = values["blocked"]
-    await repository.expire_stale_holds(
-        session, values["practitioner_id"], values.get("room_id"), blocked
-    )
+    owner = TimeOwner(values["practitioner_id"], values.get("room_id"))
     # No savepoint: a refused insert ends the request, and its transaction rolls back whole.
     try:
-        return await repository.insert_appointment(session, values, hold_ttl_seconds)
+        if stale_holds:
+            await repository.lock_time(session, owner)
+            await repository.expire_stale_holds(
+                session, owner.practitioner_id, owner.room_id, blocked
+            )
+        appointment = await repository.insert_appointment(session, values, hold)
     except IntegrityError as error:
         if sqlstate(error) == EXCLUSION_VIOLATION:
             raise SlotTakenError("That time was just taken. Please choose another time.") from error
@@ -163,6 +189,13 @@ async def _take_time(
         if sqlstate(error) == LOCK_NOT_AVAILABLE:
             raise SlotTakenError("That time is being booked by someone else right now.") from error
         raise
+    if appointment is None:
+        assert hold is not None  # only a hold's insert is conditional
+        raise HoldLimitReachedError(
+            f"You already hold {hold.max_live_holds} times. Finish or release one before "
+            "holding another."
+        )
+    return appointment
 
 
 async def _bookable_slot(
@@ -170,7 +203,9 @@ async def _bookable_slot(
     target: BookingTarget,
     start: datetime,
     exclude_id: uuid.UUID | None = None,
-) -> tuple[Interval, uuid.UUID | None]:
+) -> tuple[Interval, uuid.UUID | None, bool]:
+    """The slot's blocked time and room, if the timetable offers it and it is free, and
+    whether a stale hold is in its way."""
     schedule = await _schedule_for(session, target, start, exclude_id)
     offered, free = check_slot(schedule, target.service, start)
     if offered is None:
@@ -182,7 +217,8 @@ async def _bookable_slot(
         raise SlotTakenError("That time is already taken. Please choose another time.")
     room_id = free.room_id
     assert room_id is None or isinstance(room_id, uuid.UUID)
-    return free.blocked, room_id
+    stale = schedule.stale_hold_in(target.practitioner.id, room_id, free.blocked)
+    return free.blocked, room_id, stale
 
 
 async def place_hold(
@@ -199,12 +235,9 @@ async def place_hold(
     A patient holds for themself; staff hold for a patient at a clinic where they may book.
     """
     patient_id = await _patient_for(session, actor, target.clinic.id, patient_id)
-    blocked, room_id = await _bookable_slot(session, target, start)
+    blocked, room_id, stale = await _bookable_slot(session, target, start)
+    # The holder's lock serialises their attempts; their live holds are counted with the insert.
     await repository.lock_holder(session, actor.key)
-    if await repository.count_live_holds(session, actor.key) >= max_live_holds:
-        raise HoldLimitReachedError(
-            f"You already hold {max_live_holds} times. Finish or release one before holding another."
-        )
     return await _take_time(
         session,
         {
@@ -221,7 +254,8 @@ async def place_hold(
             "holder": actor.key,
             "source": "staff" if actor.is_staff else "online",
         },
-        hold_ttl_seconds,
+        stale_holds=stale,
+        hold=HoldTerms(hold_ttl_seconds, max_live_holds),
     )
 
 
@@ -253,6 +287,8 @@ async def _require_patient(session: AsyncSession, patient_id: uuid.UUID) -> None
 async def _load(
     session: AsyncSession, appointment_id: uuid.UUID, actor: Actor, permission: Permission
 ) -> Appointment:
+    """The appointment, locked for a change: its time's booking locks first, then its row."""
+    await repository.lock_time_of(session, appointment_id)
     appointment = await repository.get_appointment(session, appointment_id, for_update=True)
     _check_access(appointment_id, appointment, actor, permission)
     assert appointment is not None
@@ -400,6 +436,7 @@ class PaidOutcome(StrEnum):
 async def confirm_paid(session: AsyncSession, appointment_id: uuid.UUID) -> PaidOutcome:
     """A payment for this booking succeeded: confirm it, or take its time back if the hold ran
     out and the time is still free. The caller refunds when the answer is neither."""
+    await repository.lock_time_of(session, appointment_id)
     appointment = await repository.get_appointment(session, appointment_id, for_update=True)
     assert appointment is not None
     now = await repository.database_now(session)
@@ -495,9 +532,11 @@ async def reschedule_appointment(
     clinic_id: uuid.UUID | None = None,
 ) -> Appointment:
     """Move a confirmed appointment in one transaction: the new time is taken before the old
-    one is given up, so a failure leaves the original booking exactly as it was."""
-    old = await _load(session, appointment_id, actor, Permission.BOOK)
-    now = await repository.database_now(session)
+    one is given up, so a failure leaves the original booking exactly as it was.
+
+    The booking locks of the old time and the new are taken together, once the new time's
+    room is known, and only then the old row: read first unlocked, it is checked again."""
+    old, now = await view_appointment(session, appointment_id, actor, to_book=True)
     if old.service_id is None:
         raise InvalidTransitionConflictError(
             "Blocked time cannot be rescheduled; remove it and block again."
@@ -516,7 +555,14 @@ async def reschedule_appointment(
                 "before they start; please call the clinic.",
                 code="reschedule_window_passed",
             )
-    blocked, room_id = await _bookable_slot(session, target, new_start, exclude_id=old.id)
+    blocked, room_id, stale = await _bookable_slot(session, target, new_start, exclude_id=old.id)
+    await _lock_time(
+        session,
+        TimeOwner(old.practitioner_id, old.room_id),
+        TimeOwner(target.practitioner.id, room_id),
+    )
+    old = await _locked_again(session, old)
+    _allowed(current_status(old, now), Action.RESCHEDULE)
     new_values = {
         "kind": "appointment",
         "status": Status.CONFIRMED,
@@ -539,10 +585,16 @@ async def reschedule_appointment(
         # The new time overlaps the old one: the old must step aside first, inside this
         # same transaction, or the constraint would see the patient clash with themself.
         await _transition(session, old, Action.RESCHEDULE, now)
-        return await _take_time(session, new_values)
-    new = await _take_time(session, new_values)
+        return await _take_time(session, new_values, stale_holds=stale)
+    new = await _take_time(session, new_values, stale_holds=stale)
     await _transition(session, old, Action.RESCHEDULE, now)
     return new
+
+
+async def _locked_again(session: AsyncSession, appointment: Appointment) -> Appointment:
+    locked = await repository.get_appointment(session, appointment.id, for_update=True)
+    assert locked is not None  # rows are never deleted
+    return locked
 
 
 async def walk_in(
@@ -574,14 +626,27 @@ async def walk_in(
         end + timedelta(minutes=service.buffer_after_minutes),
     )
     schedule = await _schedule_for(session, target, start)
-    window = next(
-        (w for day in schedule.days for w in day.windows if w.interval.contains(blocked)), None
+    found = next(
+        (
+            (day, window)
+            for day in schedule.days
+            for window in day.windows
+            if window.interval.contains(blocked)
+        ),
+        None,
     )
-    if window is None:
+    if found is None:
         raise SlotNotOfferedError(
             f"{target.practitioner.title} {target.practitioner.full_name} is not working at "
             f"{target.clinic.name} at {start.isoformat()}."
         )
+    day, window = found
+    room_id = window.room_id
+    assert room_id is None or isinstance(room_id, uuid.UUID)
+    # Checked here for a quick answer (no booking lock to wait for); the constraints decide.
+    room_busy = schedule.busy_by_room.get(room_id, []) if room_id is not None else []
+    if any(blocked.overlaps(busy) for busy in [*day.busy, *room_busy]):
+        raise SlotTakenError("That time is already taken. Please choose another time.")
     patient_id = (
         patient if isinstance(patient, uuid.UUID) else await register_patient(session, patient)
     )
@@ -592,7 +657,7 @@ async def walk_in(
             "status": Status.CHECKED_IN if arrived else Status.CONFIRMED,
             "clinic_id": target.clinic.id,
             "practitioner_id": target.practitioner.id,
-            "room_id": window.room_id,
+            "room_id": room_id,
             "service_id": service.id,
             "patient_id": patient_id,
             "starts_at": start,
@@ -600,6 +665,7 @@ async def walk_in(
             "blocked": Range(blocked.start, blocked.end, bounds="[)"),
             "source": "walk_in" if arrived else "staff",
         },
+        stale_holds=schedule.stale_hold_in(target.practitioner.id, room_id, blocked),
     )
 
 

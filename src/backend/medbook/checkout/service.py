@@ -101,6 +101,9 @@ async def _start_payment(
     hold_id: uuid.UUID,
     details: CheckoutDetails,
 ) -> Checkout:
+    # Payment rows before the booking's locks, as paying takes them (ADR 0010). The look-up
+    # below, under the hold's lock, also finds a payment opened meanwhile.
+    await payments_repository.live_payment(session, hold_id, for_update=True)
     appointment, service = await booking.hold_for_checkout(session, hold_id, actor)
     if service.online_payment == "none":
         raise NoOnlinePaymentError(
@@ -352,6 +355,7 @@ async def cancel(
 ) -> tuple[Appointment, list[Refund]]:
     """Cancel, and refund what the policy says: all of it before the window or when the clinic
     cancels, all but the deposit after it."""
+    await _lock_payments(session, appointment_id)
     terms = await booking.cancel_appointment(session, appointment_id, actor, note)
     reason = cancellation_reason(by_staff=actor.is_staff, late=terms.late)
     deposit = terms.service.deposit_cents if terms.service else 0
@@ -363,6 +367,7 @@ async def no_show(
     session: AsyncSession, peers: Gateways, staff: StaffPrincipal, appointment_id: uuid.UUID
 ) -> tuple[Appointment, list[Refund]]:
     """Mark a no-show; a full payment is refunded but for the deposit."""
+    await _lock_payments(session, appointment_id)
     appointment = await booking.mark_no_show(session, staff, appointment_id)
     service = (
         await clinics_repository.get_service(session, appointment.service_id)
@@ -697,6 +702,12 @@ def _refund_plan(
         if due > 0:
             plan.append((payment, due))
     return plan
+
+
+async def _lock_payments(session: AsyncSession, appointment_id: uuid.UUID) -> None:
+    """A booking's payments are locked before its booking locks, as paying takes them (ADR
+    0010); _refund_per_policy then reads the same rows, already ours."""
+    await payments_repository.payments_for_booking(session, appointment_id, for_update=True)
 
 
 async def _refund_per_policy(
