@@ -90,8 +90,11 @@ typecheck: .venv/.synced
 audit: .venv/.synced peers $(WEB)/node_modules/.installed
 	scripts/audit.sh
 
+# Two workers on two cores: much of the suite waits on servers, browsers and peers. Each worker
+# has its own embedded PostgreSQL; a test file runs whole on one worker.
+PYTEST_WORKERS ?= 2
 pytest: .venv/.synced peers web
-	$(RUN) pytest
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test-pg: .venv/.synced peers web
 	TEST_DATABASE_URL=$(PG_SERVICE_URL) $(RUN) pytest

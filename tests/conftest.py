@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,7 +28,7 @@ from medbook.identity.keys import generate_key_set, rp_keys_path
 from medbook.identity.permissions import Role
 from medbook.settings import REPO_ROOT, get_settings
 from tests.auth import AppClient, SignedIn, sign_in_staff
-from tests.live import LiveServer, start_live_server, stop_live_server
+from tests.live import LiveServer, free_port, start_live_server, stop_live_server
 
 # Property tests search at random on a developer's machine (new cases each run find new bugs)
 # and replay the same cases in CI (.ci/run sets HYPOTHESIS_PROFILE=ci: hypothesis's own "ci"
@@ -86,11 +90,18 @@ def database_url() -> Iterator[str]:
     """A migrated database; the app and any server the tests start use it too."""
     given = os.environ.get("TEST_DATABASE_URL")
     admin_url = None
+    if given and os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.exit("TEST_DATABASE_URL names one database: run those tests in one process (-n 0)")
     if given:
         asyncio.run(_wipe_schema(given))
         url = given
     else:
-        server = start_embedded_server(REPO_ROOT / ".data" / "test-postgres")
+        # A server of its own for each parallel worker (`make test` runs two): the change feed
+        # reads behind the oldest transaction in the whole server, so a worker's long test
+        # would hold the other's feed back.
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        folder = f"test-postgres-{worker}" if worker else "test-postgres"
+        server = start_embedded_server(REPO_ROOT / ".data" / folder)
         admin_url = server.get_uri("postgres")
         asyncio.run(_recreate_database(admin_url, TEST_DATABASE))
         url = server.get_uri(TEST_DATABASE)
@@ -154,6 +165,38 @@ async def staff(session: AsyncSession) -> SignedIn:
 @pytest.fixture
 def staff_headers(staff: SignedIn) -> dict[str, str]:
     return staff.headers
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Redis for the tests of counters shared between processes: the machine's service at
+    127.0.0.1:6379 (CI starts one), else a private redis-server if the machine has the
+    program, else the tests that need it are skipped with the reason."""
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        if probe.connect_ex(("127.0.0.1", 6379)) == 0:
+            yield "redis://127.0.0.1:6379"
+            return
+    program = shutil.which("redis-server")
+    if program is None:
+        pytest.skip("needs Redis at 127.0.0.1:6379 or the redis-server program")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)
 
 
 @pytest.fixture(scope="session")

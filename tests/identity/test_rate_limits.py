@@ -27,18 +27,17 @@ from medbook.identity.rate_limits import RateLimitedError, RateLimits
 from tests.auth import SignedIn, sign_in_patient
 from tests.live import LiveServer, start_live_server, stop_live_server
 
-REDIS = "redis://127.0.0.1:6379"
 LIMIT = 4
 SIGN_IN = "/api/v1/staff/auth/sign-in"
 HOLDS = "/api/v1/holds"
 
 
 @pytest.fixture
-def key_prefix() -> Iterator[str]:
+def key_prefix(redis_url: str) -> Iterator[str]:
     """A Redis key prefix for this test alone; its keys are removed afterwards."""
     prefix = f"medbook-test-{uuid.uuid4().hex}"
     yield prefix
-    store = redis.Redis.from_url(REDIS)
+    store = redis.Redis.from_url(redis_url)
     try:
         keys = list(store.scan_iter(match=f"{prefix}*"))
         if keys:
@@ -47,8 +46,8 @@ def key_prefix() -> Iterator[str]:
         store.close()
 
 
-def redis_keys(prefix: str) -> list[str]:
-    store = redis.Redis.from_url(REDIS, decode_responses=True)
+def redis_keys(redis_url: str, prefix: str) -> list[str]:
+    store = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
         return sorted(store.scan_iter(match=f"{prefix}*"))
     finally:
@@ -112,11 +111,11 @@ def limited(response: httpx.Response) -> bool:
 
 
 async def test_two_processes_share_one_count_in_redis(
-    session: AsyncSession, database_url: str, tmp_path: Path, key_prefix: str
+    session: AsyncSession, database_url: str, tmp_path: Path, key_prefix: str, redis_url: str
 ) -> None:
     patient = await sign_in_patient(session)
     # Given two API processes on Redis,
-    with two_servers(database_url, tmp_path, REDIS, key_prefix) as (a, b):
+    with two_servers(database_url, tmp_path, redis_url, key_prefix) as (a, b):
         # when one address signs in, and one patient holds, four times, alternately at each,
         sign_ins = [sign_in_attempt(a if n % 2 == 0 else b) for n in range(LIMIT)]
         holds = [hold_attempt(a if n % 2 == 0 else b, patient) for n in range(LIMIT)]
@@ -130,14 +129,14 @@ async def test_two_processes_share_one_count_in_redis(
             assert limited(hold_attempt(server, patient))
     # The counts were in Redis, under this run's prefix: one for the address, one for the
     # patient (no address or patient in clear: the address is the peer's, 127.0.0.1 here).
-    keys = redis_keys(key_prefix)
+    keys = redis_keys(redis_url, key_prefix)
     assert len(keys) == 2, keys
     assert any("/staff-password/" in key for key in keys)
     assert any("/hold/" in key for key in keys)
 
 
 async def test_control_per_process_counters_let_a_second_process_accept(
-    session: AsyncSession, database_url: str, tmp_path: Path, key_prefix: str
+    session: AsyncSession, database_url: str, tmp_path: Path, key_prefix: str, redis_url: str
 ) -> None:
     patient = await sign_in_patient(session)
     # Given two API processes counting in memory (as two machines each running one would),
@@ -152,7 +151,7 @@ async def test_control_per_process_counters_let_a_second_process_accept(
         # defect the shared store removes, seen by this harness.
         assert not limited(sign_in_attempt(a))
         assert not limited(hold_attempt(a, patient))
-    assert redis_keys(key_prefix) == []
+    assert redis_keys(redis_url, key_prefix) == []
 
 
 def serve_workers(storage: str, *flags: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -178,7 +177,8 @@ def test_serve_refuses_workers_with_per_process_counters_and_says_why() -> None:
 
 @pytest.mark.parametrize(
     ("storage", "flags"),
-    [(REDIS, ()), ("memory://", ("--per-process-rate-limits",))],
+    # serve stops at the keys check, before it would connect to any store.
+    [("redis://127.0.0.1:6379", ()), ("memory://", ("--per-process-rate-limits",))],
     ids=["shared", "told_to_accept"],
 )
 def test_serve_runs_workers_with_shared_counters_or_when_told(
@@ -228,8 +228,8 @@ async def test_an_unreachable_store_fails_open_with_a_warning_that_names_nobody(
     assert "127.0.0.1" not in warnings[0]
 
 
-async def test_a_reachable_store_refuses_over_the_limit(key_prefix: str) -> None:
-    limits = RateLimits(REDIS, key_prefix=key_prefix)
+async def test_a_reachable_store_refuses_over_the_limit(key_prefix: str, redis_url: str) -> None:
+    limits = RateLimits(redis_url, key_prefix=key_prefix)
     await limits.hit("1/minute", "hold", "patient-key", what="holds")
     with pytest.raises(RateLimitedError) as refused:
         await limits.hit("1/minute", "hold", "patient-key", what="holds")

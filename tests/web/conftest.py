@@ -40,7 +40,10 @@ def chromium_path() -> str:
     )
 
 
-@pytest.fixture(scope="session")
+# The package's, not the session's: its server runs the hold-expiry announcer, which must not
+# outlive the browser tests into tests that age holds by hand (under `make test`'s parallel
+# workers, other files run after these on the same worker).
+@pytest.fixture(scope="package")
 def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not (DIST / "index.html").is_file():
         pytest.fail("The web app is not built: run `make web` (make test does it first).")
