@@ -154,9 +154,11 @@ export function Staff() {
 function accountState(member: Member): string {
   const state = [member.active ? t("admin.status.active") : t("admin.status.inactive")];
   if (!member.enrolled) state.push(t("admin.staff.notEnrolled"));
-  if (member.locked_until) {
+  if (member.throttled_until) {
     state.push(
-      t("admin.staff.lockedUntil", { time: dateTimeLabel(member.locked_until, TIME_ZONE) }),
+      t("admin.staff.throttledUntil", {
+        time: dateTimeLabel(member.throttled_until, TIME_ZONE),
+      }),
     );
   }
   return state.join(" · ");
@@ -274,8 +276,8 @@ function MemberPanel({
       act("admin.staff.reset", {}, async () =>
         unwrap(await api.POST("/api/v1/admin/staff/{staff_id}/reset-factors", path)),
       ),
-    unlock: () =>
-      act("admin.staff.unlocked", {}, async () =>
+    liftThrottles: () =>
+      act("admin.staff.throttlesLifted", {}, async () =>
         unwrap(await api.POST("/api/v1/admin/staff/{staff_id}/unlock", path)),
       ),
   };
@@ -351,9 +353,9 @@ function MemberPanel({
             <button type="button" id="member-reset" onClick={() => page.open("reset")}>
               {t("admin.staff.resetFactors")}
             </button>
-            {member.locked_until ? (
-              <button type="button" onClick={() => void account.unlock()}>
-                {t("admin.staff.unlock")}
+            {member.throttled_until ? (
+              <button type="button" onClick={() => void account.liftThrottles()}>
+                {t("admin.staff.liftThrottles")}
               </button>
             ) : null}
           </div>

@@ -68,7 +68,7 @@ export function grantableRoles(grants: readonly Grant[]): Role[] {
   return ROLES.filter((role) => grants.some((own) => GRANTABLE_BY[own.role]?.includes(role)));
 }
 
-/** May they act on an account with these grants (deactivate, reset, unlock)? Only when they
+/** May they act on an account with these grants (deactivate, reset, lift sign-in delays)? Only when they
  * could have made every one of them; an account without roles, only an administrator of all. */
 export function hasAuthorityOver(grants: readonly Grant[], theirs: readonly Grant[]): boolean {
   if (theirs.length === 0) {

@@ -232,7 +232,7 @@ export const enAdmin = {
   "admin.staff.rolesRequired": "Give at least one role.",
   "admin.staff.rolesTwice": "The same role at the same place is listed twice.",
   "admin.staff.notEnrolled": "Authenticator not set up yet",
-  "admin.staff.lockedUntil": "Locked until {time}",
+  "admin.staff.throttledUntil": "Sign-in attempts delayed until {time}",
   "admin.staff.manage": "Manage",
   "admin.staff.manageNamed": "Manage {name}",
   "admin.staff.manageTitle": "{name} ({email})",
@@ -256,8 +256,8 @@ export const enAdmin = {
   "admin.staff.resetDetail":
     "For a lost phone: their authenticator and recovery codes stop working, they are signed out, and they set up a new authenticator at their next sign-in.",
   "admin.staff.reset": "{name} sets up a new authenticator at their next sign-in.",
-  "admin.staff.unlock": "Unlock",
-  "admin.staff.unlocked": "{name} can sign in again.",
+  "admin.staff.liftThrottles": "Lift sign-in delays",
+  "admin.staff.throttlesLifted": "{name} can sign in again from every address.",
 
   "admin.role.receptionist": "Receptionist",
   "admin.role.practitioner": "Practitioner",

@@ -168,7 +168,9 @@ export const en = {
   "desk.walkIn": "Walk-in",
   "desk.walkInBooked": "Booked.",
   "desk.findPatient": "Find a patient",
-  "desk.findHint": "Name, phone number, or the last characters of the NRIC/FIN (e.g. 567A)",
+  "desk.findHint":
+    "Name, phone number, or the last characters of the NRIC/FIN (e.g. 567A); a patient new to this clinic by their whole NRIC/FIN or phone number",
+  "desk.newToClinic": "new to this clinic",
   "desk.results": "Patients found",
   "desk.noPatient": "No patient found: take the new patient's details below.",
   "desk.otherPatient": "Another patient",

@@ -1,5 +1,7 @@
 // Find a patient at the desk by name, phone or the last characters of the NRIC (shown masked):
-// the walk-in form and the patients page both start here.
+// the walk-in form and the patients page both start here. A patient who has never booked at
+// this clinic is found only by their whole NRIC or phone number, and shown without contact
+// details (ADR 0009).
 import { useEffect, useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { ProblemMessage } from "../components/ProblemMessage";
@@ -72,6 +74,7 @@ export function PatientSearch({ onPick, noneFound }: Props) {
             <li key={result.id}>
               <button type="button" onClick={() => onPick(result)}>
                 {describePatient(result)}
+                {result.known_here ? null : ` · ${t("desk.newToClinic")}`}
               </button>
             </li>
           ))}
