@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.clinics.models import Clinic, Practitioner, Room, Service, WeeklyAvailability
+from medbook.clinics.models import (
+    Clinic,
+    Practitioner,
+    Room,
+    Service,
+    WeeklyAvailability,
+    practitioner_services,
+)
 
 SINGAPORE = ZoneInfo("Asia/Singapore")
 
@@ -145,3 +152,36 @@ async def make_world(session: AsyncSession) -> World:
     return World(
         clinic, rooms, doctors, gp, screening, now.astimezone(SINGAPORE).date() + timedelta(days=1)
     )
+
+
+async def make_racing_services(
+    session: AsyncSession, world: World, *doctors: Practitioner
+) -> tuple[Service, Service]:
+    """Physiotherapy (30 min + 10) and vaccination (10 min + 5) beside the world's GP and
+    screening, offered by these doctors: services of other lengths and grids whose times
+    overlap, for races where exactly one of several different holds may win."""
+    physio = await make_service(
+        session,
+        "physio",
+        name="Physiotherapy",
+        duration_minutes=30,
+        grid_minutes=30,
+        buffer_after_minutes=10,
+    )
+    vaccination = await make_service(
+        session,
+        "vaccination",
+        name="Vaccination",
+        duration_minutes=10,
+        grid_minutes=10,
+        buffer_after_minutes=5,
+    )
+    await session.execute(
+        practitioner_services.insert(),
+        [
+            {"practitioner_id": doctor.id, "service_id": service.id}
+            for doctor in doctors or world.doctors[:1]
+            for service in (physio, vaccination)
+        ],
+    )
+    return physio, vaccination

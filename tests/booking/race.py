@@ -22,11 +22,17 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.booking.states import active_statuses_sql
-from medbook.clinics.models import Practitioner, Service, practitioner_services
+from medbook.clinics.models import Practitioner, Service
 from medbook.db import asyncpg_dsn
 from tests.bench.data import SignedInPatient
 from tests.bench.http import KeepAliveConnection
-from tests.factories import World, make_practitioner, make_service, make_weekly_hours, make_world
+from tests.factories import (
+    World,
+    make_practitioner,
+    make_racing_services,
+    make_weekly_hours,
+    make_world,
+)
 
 OVERLAPS = f"""
 SELECT count(*) FROM appointments a JOIN appointments b
@@ -82,34 +88,11 @@ class RaceWorld:
 
 async def build_race_world(session: AsyncSession) -> RaceWorld:
     world = await make_world(session)
-    physio = await make_service(
-        session,
-        "physio",
-        name="Physiotherapy",
-        duration_minutes=30,
-        grid_minutes=30,
-        buffer_after_minutes=10,
-    )
-    vaccination = await make_service(
-        session,
-        "vaccination",
-        name="Vaccination",
-        duration_minutes=10,
-        grid_minutes=10,
-        buffer_after_minutes=5,
-    )
     third = await make_practitioner(
         session, "M12343A", [world.gp, world.screening], full_name="Doctor 3"
     )
     await make_weekly_hours(session, third, world.clinic, world.rooms[0])
-    await session.execute(
-        practitioner_services.insert(),
-        [
-            {"practitioner_id": doctor.id, "service_id": s.id}
-            for doctor in (world.doctors[0], third)
-            for s in (physio, vaccination)
-        ],
-    )
+    physio, vaccination = await make_racing_services(session, world, world.doctors[0], third)
     await session.commit()
     return RaceWorld(world, third, physio, vaccination)
 

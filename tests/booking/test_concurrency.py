@@ -19,10 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from medbook.booking.states import active_statuses_sql
-from medbook.clinics.models import practitioner_services
 from tests.auth import sign_in_patient
 from tests.conftest import truncate_all
-from tests.factories import World, make_service, make_world
+from tests.factories import World, make_racing_services, make_world
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -45,29 +44,7 @@ class Attempt:
 
 async def build_attempts(session: AsyncSession) -> tuple[World, list[Attempt]]:
     world = await make_world(session)
-    physio = await make_service(
-        session,
-        "physio",
-        name="Physiotherapy",
-        duration_minutes=30,
-        grid_minutes=30,
-        buffer_after_minutes=10,
-    )
-    vaccination = await make_service(
-        session,
-        "vaccination",
-        name="Vaccination",
-        duration_minutes=10,
-        grid_minutes=10,
-        buffer_after_minutes=5,
-    )
-    await session.execute(
-        practitioner_services.insert(),
-        [
-            {"practitioner_id": world.doctors[0].id, "service_id": s.id}
-            for s in (physio, vaccination)
-        ],
-    )
+    physio, vaccination = await make_racing_services(session, world)
     await session.commit()
     gp, screening = str(world.gp.id), str(world.screening.id)
     # Group A: 200 attempts on one 15-minute slot, mixed with other lengths that all cover 10:20.
