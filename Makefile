@@ -77,7 +77,10 @@ migrate: .venv/.synced
 seed: .venv/.synced
 	$(RUN) medbook seed-demo
 
-test: lint typecheck audit web-check pytest
+# The static checks side by side (each prints whole when done), then the tests.
+test: .venv/.synced peers $(WEB)/node_modules/.installed
+	$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck audit web-check
+	$(MAKE) --no-print-directory pytest
 
 lint: .venv/.synced
 	$(RUN) ruff check src/backend tests
