@@ -185,3 +185,12 @@ async def make_racing_services(
         ],
     )
     return physio, vaccination
+
+
+def later_today(minutes: int) -> timedelta:
+    """`minutes` from now, or as long ago when that would be tomorrow in Singapore: for a test
+    that needs a time today, whatever the hour it runs at (23:50 included)."""
+    now = datetime.now(SINGAPORE)
+    if (now + timedelta(minutes=minutes)).date() == now.date():
+        return timedelta(minutes=minutes)
+    return -timedelta(minutes=minutes)
