@@ -2,8 +2,9 @@
 
 The machine is shared and noisy, so a change is measured against the code before it in the same
 run, rounds alternating, and reported as ratios. The other commit's `src/backend` is exported
-with `git archive` into a temporary folder and put first on the API processes' PYTHONPATH; the
-database schema must be the same (no migration in between).
+with `git archive` into a temporary folder and put first on the API processes' PYTHONPATH. The
+race benchmark gives each version a database at its own schema; the booking benchmark shares
+one, so its baseline must have the same migrations.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,13 +157,27 @@ def ratios(this: Version, base: Version) -> list[str]:
     return lines
 
 
+def migrate(version: Version) -> None:
+    """Each version's database at that version's own schema (each has a database of its own,
+    so a commit from before a migration can be measured too)."""
+    if not version.env:
+        schema.upgrade(version.url)
+        return
+    subprocess.run(
+        [sys.executable, "-m", "medbook", "migrate"],
+        env={**os.environ, **version.env, "DATABASE_URL": version.url},
+        check=True,
+        capture_output=True,
+    )
+
+
 def run(admin_url: str, keys: Path, scratch: Path, baseline: Baseline | None) -> str:
     versions = [Version("this code", "", {})]
     if baseline is not None:
         versions.append(Version(baseline.label, "", baseline.env))
     for number, version in enumerate(versions):
         version.url = asyncio.run(fresh_database(admin_url, f"medbook_bench_race_{number}"))
-        schema.upgrade(version.url)
+        migrate(version)
         asyncio.run(build(version))
     before = {v.label: asyncio.run(deadlocks_so_far(v.url)) for v in versions}
     for round_number in range(ROUNDS):
