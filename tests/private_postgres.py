@@ -6,6 +6,7 @@ TCP port of its own: never the shared service, never the suite's own server.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
@@ -44,6 +45,8 @@ class PrivatePostgres:
             pgdata=data_dir / "data",
             user=self._user,
         )
+        # Stopped and removed however the run ends (a failed fixture's teardown included).
+        atexit.register(self.remove)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
