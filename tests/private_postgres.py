@@ -77,6 +77,8 @@ class PrivatePostgres:
         self.start()
 
     def remove(self) -> None:
+        if not self.data_dir.exists():
+            return  # removed already
         with contextlib.suppress(Exception):  # already stopped
             self.stop("immediate")
         shutil.rmtree(self.data_dir, ignore_errors=True)
