@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from medbook.logs import new_error_id
+from medbook.logs import new_error_id, route_template
 
 log = logging.getLogger(__name__)
 
@@ -297,13 +297,6 @@ class UnexpectedErrors:
             await send_problem(
                 send, fault.status, fault.code, detail, instance=scope.get("path"), headers=headers
             )
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's path template (never the path itself, which may carry data)."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "-"
 
 
 async def send_problem(

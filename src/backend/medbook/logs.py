@@ -236,6 +236,13 @@ def configure_logging(level: str, log_format: LogFormat) -> dict[str, Any]:
 access_log = logging.getLogger("medbook.access")
 
 
+def route_template(scope: Any) -> str:
+    """The matched route's path template (never the path itself, which may carry data)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "-"
+
+
 class RequestContext:
     """Pure ASGI, outermost: gives each request an id (kept from X-Request-ID when it looks like
     one, answered in X-Request-ID) for every line logged while it runs, and writes the access
@@ -275,11 +282,10 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = getattr(scope.get("route"), "path", None)
             access_log.info(
                 "%s %s %s",
                 scope.get("method", "WEBSOCKET"),
-                route if isinstance(route, str) else "-",
+                route_template(scope),
                 status,
                 extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
             )
