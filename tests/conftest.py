@@ -28,6 +28,7 @@ from medbook.identity.keys import generate_key_set, rp_keys_path
 from medbook.identity.permissions import Role
 from medbook.settings import REPO_ROOT, get_settings
 from tests.auth import AppClient, SignedIn, sign_in_staff
+from tests.databases import recreate_database
 from tests.live import LiveServer, free_port, start_live_server, stop_live_server
 
 # Property tests search at random on a developer's machine (new cases each run find new bugs)
@@ -41,15 +42,6 @@ TEST_DATABASE = f"medbook_test_{os.getpid()}"
 # The app runs without the hold-expiry announcer here: tests that age a hold by hand want to see
 # what the booking path itself makes of it. The worker's own tests turn it on.
 os.environ["MEDBOOK_HOLD_EXPIRY_WORKER"] = "false"
-
-
-async def _recreate_database(admin_url: str, name: str) -> None:
-    connection = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
 
 
 async def _wipe_schema(url: str) -> None:
@@ -103,7 +95,7 @@ def database_url() -> Iterator[str]:
         folder = f"test-postgres-{worker}" if worker else "test-postgres"
         server = start_embedded_server(REPO_ROOT / ".data" / folder)
         admin_url = server.get_uri("postgres")
-        asyncio.run(_recreate_database(admin_url, TEST_DATABASE))
+        asyncio.run(recreate_database(admin_url, TEST_DATABASE))
         url = server.get_uri(TEST_DATABASE)
     schema.upgrade(url)
     os.environ["DATABASE_URL"] = url

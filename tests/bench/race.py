@@ -38,6 +38,7 @@ from tests.booking.race import (
     spread_race,
     winners,
 )
+from tests.databases import recreate_database
 from tests.live import LiveServer, start_live_server, stop_live_server
 
 ATTEMPTS = 500
@@ -85,12 +86,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 async def fresh_database(admin_url: str, name: str) -> str:
-    connection = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
+    await recreate_database(admin_url, name)
     url: str = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     return url
 
