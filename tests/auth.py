@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.identity.models import StaffMember, StaffRole
-from medbook.identity.permissions import Role
 from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE, Kind, start_session
+from medbook.kernel.permissions import Role
 from medbook.patients.models import Patient
 from medbook.settings import get_settings
 

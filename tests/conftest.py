@@ -25,7 +25,7 @@ from medbook import schema
 from medbook.data_key import generate_data_key
 from medbook.db import asyncpg_dsn, create_engine, session_factory, start_embedded_server
 from medbook.identity.keys import generate_key_set, rp_keys_path
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from medbook.settings import REPO_ROOT, get_settings
 from tests.auth import AppClient, SignedIn, sign_in_staff
 from tests.databases import recreate_database

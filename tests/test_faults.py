@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from medbook import schema
 from medbook.db import create_engine, ensure_database_exists, session_factory
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from medbook.settings import REPO_ROOT, get_settings
 from tests.auth import SignedIn, sign_in_patient, sign_in_staff
 from tests.booking.helpers import CHECKOUT, hold_body

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
 from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE
+from medbook.kernel.permissions import Role
 from tests.auth import SignedIn, sign_in_patient, sign_in_staff
 from tests.factories import make_world
 from tests.live import LiveServer

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import SignedIn, sign_in_patient, sign_in_staff
 from tests.factories import World, make_world
 from tests.stack import Stack, start_stack, stop_stack

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
 from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE
+from medbook.kernel.permissions import Role
 from medbook.payments.card_data import card_numbers_anywhere
 from tests.booking.helpers import hold_body
 from tests.factories import World, make_world

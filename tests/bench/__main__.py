@@ -36,12 +36,12 @@ from sqlalchemy.engine import make_url
 
 from medbook import schema
 from medbook.booking import repository
-from medbook.booking.availability import local_day_bounds
-from medbook.booking.states import active_statuses_sql
 from medbook.data_key import generate_data_key
 from medbook.db import asyncpg_dsn, start_embedded_server
 from medbook.identity import sessions
 from medbook.identity.keys import generate_key_set, rp_keys_path
+from medbook.kernel.statuses import active_statuses_sql
+from medbook.kernel.time import local_day_bounds
 from medbook.privacy.notice import CURRENT_NOTICE_VERSION
 from medbook.settings import REPO_ROOT
 from tests.bench import race, realtime, web

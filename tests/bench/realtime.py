@@ -47,9 +47,9 @@ import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from medbook.booking.states import ACTIVE_STATUSES
 from medbook.db import asyncpg_dsn
 from medbook.identity.sessions import SESSION_COOKIE, hash_token, idle_seconds
+from medbook.kernel.statuses import ACTIVE_STATUSES
 from medbook.settings import get_settings
 from tests.live import LiveServer, start_live_server, stop_live_server
 

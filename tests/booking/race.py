@@ -21,9 +21,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.booking.states import active_statuses_sql
 from medbook.clinics.models import Practitioner, Service
 from medbook.db import asyncpg_dsn
+from medbook.kernel.statuses import active_statuses_sql
 from tests.bench.data import SignedInPatient
 from tests.bench.http import KeepAliveConnection
 from tests.factories import (

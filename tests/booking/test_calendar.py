@@ -10,7 +10,7 @@ import icalendar
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import AppClient, SignedIn, sign_in_staff
 from tests.booking.helpers import (
     CHECKOUT,

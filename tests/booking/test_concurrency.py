@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from medbook.booking.states import active_statuses_sql
+from medbook.kernel.statuses import active_statuses_sql
 from tests.auth import sign_in_patient
 from tests.conftest import truncate_all
 from tests.factories import World, make_racing_services, make_world

@@ -36,7 +36,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.db import asyncpg_dsn
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import sign_in_staff
 from tests.bench.data import sign_in_patients
 from tests.booking.race import (

@@ -10,13 +10,8 @@ from itertools import product
 
 import pytest
 
-from medbook.booking.states import (
-    ACTIVE_STATUSES,
-    Action,
-    InvalidTransitionError,
-    Status,
-    next_status,
-)
+from medbook.booking.states import Action, InvalidTransitionError, next_status
+from medbook.kernel.statuses import ACTIVE_STATUSES, Status
 
 ALL_STATUSES = {
     "held",

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.booking.models import Appointment
 from medbook.clinics.models import Clinic, Practitioner, Room
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import SignedIn, sign_in_staff
 from tests.factories import (
     SINGAPORE,

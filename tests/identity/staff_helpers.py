@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.audit.service import AuditContext
 from medbook.identity import passwords, staff
-from medbook.identity.permissions import Grant, Role
 from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE
+from medbook.kernel.permissions import Grant, Role
 from tests.auth import AppClient
 
 PASSWORD = "violet kettle on the harbour"

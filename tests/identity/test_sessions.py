@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import AppClient, SignedIn, new_session, sign_in_staff
 from tests.booking.helpers import assert_problem, count_appointments, hold_body
 from tests.factories import make_world

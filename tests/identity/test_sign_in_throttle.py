@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from medbook.identity import passwords
-from medbook.identity.permissions import Role
 from medbook.identity.staff_cli import staff_app
 from medbook.identity.tasks import prune_once
 from medbook.identity.throttle import Policy, delay_after
+from medbook.kernel.permissions import Role
 from medbook.settings import get_settings
 from tests.auth import sign_in_staff
 from tests.factories import make_clinic

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from medbook.audit.service import AuditContext
 from medbook.identity import staff
-from medbook.identity.permissions import Grant, Role, StaffPrincipal
 from medbook.identity.staff_cli import create_admin
+from medbook.kernel.permissions import Grant, Role, StaffPrincipal
 from tests.auth import SignedIn, sign_in_staff
 from tests.factories import make_clinic
 from tests.identity.staff_helpers import (

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.identity import passwords
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from medbook.settings import get_settings
 from tests.factories import make_clinic
 from tests.identity.staff_helpers import (

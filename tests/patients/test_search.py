@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medbook.booking.models import Appointment
 from medbook.clinics.models import Clinic
 from medbook.data_key import DataKey
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from medbook.patients.service import ContactDetails, search_terms, sign_in_with_singpass
 from medbook.patients.service import update_contact as set_contact
 from tests.auth import AppClient, SignedIn, sign_in_staff

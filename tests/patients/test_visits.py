@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import AppClient, SignedIn, sign_in_staff
 from tests.booking.helpers import assert_problem, book, move_appointment
 from tests.factories import make_clinic, make_room, make_weekly_hours, make_world

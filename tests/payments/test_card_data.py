@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from medbook.payments.card_data import card_numbers_anywhere, is_card_field
 from tests.auth import AppClient, sign_in_patient, sign_in_staff
 from tests.booking.helpers import PATIENT, assert_problem, hold

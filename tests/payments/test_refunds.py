@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import AppClient, SignedIn, sign_in_staff
 from tests.booking.helpers import assert_problem, book, move_appointment, status_in_db
 from tests.factories import World, make_clinic, make_room, make_weekly_hours, make_world

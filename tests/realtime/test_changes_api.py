@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from medbook.realtime.cursor import Cursor
 from medbook.realtime.tasks import prune_once
 from tests.auth import AppClient, sign_in_staff

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from medbook.realtime.cursor import Cursor
 from tests.auth import SignedIn, sign_in_patient, sign_in_staff
 from tests.booking.helpers import PATIENT, hold_body

@@ -15,7 +15,7 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import BrowserContext, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import sign_in_patient, sign_in_staff
 from tests.booking.helpers import book
 from tests.factories import make_world

@@ -16,7 +16,7 @@ from playwright.async_api import BrowserContext, Page, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import SignedIn, sign_in_staff
 from tests.factories import World, make_world
 from tests.web.conftest import Stack, screenshot, signed_in

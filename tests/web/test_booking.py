@@ -13,7 +13,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import sign_in_patient, sign_in_staff
 from tests.factories import World, make_world
 from tests.payments.helpers import GOOD_CARD, paid_online

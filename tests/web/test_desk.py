@@ -15,7 +15,7 @@ from playwright.async_api import BrowserContext, Page, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import AppClient, sign_in_patient, sign_in_staff
 from tests.booking.helpers import CHECKOUT, PATIENT, hold_body, move_appointment
 from tests.factories import SINGAPORE, World, later_today, make_world

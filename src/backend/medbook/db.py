@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,9 +22,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from medbook.errors import DomainError
+from medbook.kernel.errors import DomainError
 from medbook.settings import Settings, get_settings
 from medbook.tls import DatabaseTLSError, postgres_context
 
@@ -40,6 +42,12 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
 
 
 _embedded_servers: dict[Path, Any] = {}
@@ -232,3 +240,13 @@ async def _run_after_commit(session: AsyncSession) -> None:
             await job()
         except Exception:
             log.warning("an after-commit job failed; it will be retried", exc_info=True)
+
+
+# lock_not_available (lock_timeout), deadlock_detected, serialization_failure
+RETRYABLE_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    original = getattr(exc, "orig", None)
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return state if isinstance(state, str) else None

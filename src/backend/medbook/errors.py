@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from medbook.db import RETRYABLE_SQLSTATES, sqlstate
+from medbook.kernel.errors import DomainError
 from medbook.logs import new_error_id, route_template
 
 log = logging.getLogger(__name__)
@@ -40,61 +42,6 @@ class Problem(BaseModel):
     )
 
 
-class DomainError(Exception):
-    """A rule said no. Subclasses fix the HTTP status and the stable code."""
-
-    status: int = 400
-    code: str = "bad_request"
-    # Commit the request's writes even though it fails (see db.transaction).
-    keep_changes: bool = False
-    headers: dict[str, str] | None = None  # e.g. Retry-After
-
-    def __init__(
-        self, detail: str, *, code: str | None = None, keep_changes: bool | None = None
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        if code is not None:
-            self.code = code
-        if keep_changes is not None:
-            self.keep_changes = keep_changes
-
-
-class NotFoundError(DomainError):
-    status = 404
-    code = "not_found"
-
-
-class ConflictError(DomainError):
-    status = 409
-    code = "conflict"
-
-
-class GoneError(DomainError):
-    status = 410
-    code = "gone"
-
-
-class UnprocessableError(DomainError):
-    status = 422
-    code = "invalid_request"
-
-
-class ForbiddenError(DomainError):
-    status = 403
-    code = "forbidden"
-
-
-class UnauthorizedError(DomainError):
-    status = 401
-    code = "unauthorized"
-
-
-class TooManyError(DomainError):
-    status = 429
-    code = "too_many"
-
-
 def problem_response(
     status: int, code: str, detail: str, request: Request, **extra: Any
 ) -> JSONResponse:
@@ -110,16 +57,6 @@ def problem_response(
     return JSONResponse(
         body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON
     )
-
-
-# lock_not_available (lock_timeout), deadlock_detected, serialization_failure
-RETRYABLE_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    original = getattr(exc, "orig", None)
-    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    return state if isinstance(state, str) else None
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

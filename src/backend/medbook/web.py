@@ -12,7 +12,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from medbook.errors import NotFoundError, allowed_methods
+from medbook.errors import allowed_methods
+from medbook.kernel.errors import NotFoundError
 from medbook.security import API_PATHS, DOCS_PATHS
 
 # Hashed file names: a new build is a new name, so browsers may keep these for a year.

@@ -6,13 +6,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.booking import repository
 from medbook.clinics.models import Clinic, Practitioner, Service
+from medbook.kernel.time import local_day_bounds
 from medbook.scheduling import (
     Interval,
     Slot,
@@ -74,12 +75,6 @@ class OfferedSlot:
     clinic: Clinic
     practitioner_id: uuid.UUID
     slot: Slot
-
-
-def local_day_bounds(tz: ZoneInfo, first_day: date, last_day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(first_day, time(0), tzinfo=tz)
-    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
-    return start, end
 
 
 async def load_schedule(

@@ -1,6 +1,6 @@
 """The booking domain's errors, each with its stable code."""
 
-from medbook.errors import (
+from medbook.kernel.errors import (
     ConflictError,
     DomainError,
     GoneError,

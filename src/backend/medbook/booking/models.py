@@ -19,9 +19,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSTZRANGE, ExcludeConstraint, Range
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from medbook.booking.states import Status, active_statuses_sql
-from medbook.clinics.models import Clinic, uuid_pk
-from medbook.db import Base
+from medbook.clinics.models import Clinic
+from medbook.db import Base, uuid_pk
+from medbook.kernel.statuses import Status, active_statuses_sql
 
 ACTIVE = f"status IN ({active_statuses_sql()})"
 STATUS_VALUES = ", ".join(f"'{status.value}'" for status in Status)

@@ -19,7 +19,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Update
 
 from medbook.booking.models import Appointment
-from medbook.booking.states import ACTIVE_STATUSES, Status, active_statuses_sql
+from medbook.kernel.statuses import ACTIVE_STATUSES, Status, active_statuses_sql
 
 ACTIVE = [status.value for status in ACTIVE_STATUSES]
 

@@ -41,8 +41,8 @@ from medbook.deps import AppSettings, DbSession, IdempotencyKey
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.idempotency.service import run_once
 from medbook.identity.dependencies import Audit, BookingActor, PatientActor, StaffMember
-from medbook.identity.permissions import Actor
 from medbook.identity.rate_limits import AppRateLimits
+from medbook.kernel.permissions import Actor
 from medbook.patients.schemas import PatientSummaryOut
 
 router = APIRouter(prefix="/api/v1", tags=["booking"], responses=PROBLEM_RESPONSES)

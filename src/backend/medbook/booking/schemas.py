@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from medbook.booking.models import Appointment
 from medbook.booking.service import CheckoutDetails
-from medbook.booking.states import Status
+from medbook.kernel.statuses import Status
 from medbook.patients.models import Patient
 from medbook.patients.schemas import ContactIn, PatientSummaryOut
 from medbook.patients.service import ContactDetails

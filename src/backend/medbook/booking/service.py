@@ -25,7 +25,6 @@ from medbook.booking.availability import (
     Schedule,
     check_slot,
     load_schedule,
-    local_day_bounds,
     offered_slots,
 )
 from medbook.booking.errors import (
@@ -47,12 +46,15 @@ from medbook.booking.errors import (
 )
 from medbook.booking.models import Appointment
 from medbook.booking.repository import HoldTerms, TimeOwner
-from medbook.booking.states import Action, InvalidTransitionError, Status, next_status
+from medbook.booking.states import Action, InvalidTransitionError, next_status
 from medbook.clinics import repository as clinics_repository
 from medbook.clinics import service as clinics_service
 from medbook.clinics.models import Clinic, Practitioner, Service
-from medbook.errors import ForbiddenError, NotFoundError, UnprocessableError, sqlstate
-from medbook.identity.permissions import Actor, Permission, StaffPrincipal
+from medbook.db import sqlstate
+from medbook.kernel.errors import ForbiddenError, NotFoundError, UnprocessableError
+from medbook.kernel.permissions import Actor, Permission, StaffPrincipal
+from medbook.kernel.statuses import Status
+from medbook.kernel.time import local_day_bounds
 from medbook.patients import repository as patients_repository
 from medbook.patients import service as patients_service
 from medbook.patients.models import Patient

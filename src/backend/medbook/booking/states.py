@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-
-class Status(StrEnum):
-    HELD = "held"  # a checkout hold: lives until hold_expires_at (database clock)
-    CONFIRMED = "confirmed"
-    CHECKED_IN = "checked_in"
-    COMPLETED = "completed"
-    NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"  # a hold whose 300 s ran out
-    RELEASED = "released"  # a hold given back early by its holder
-    RESCHEDULED = "rescheduled"  # replaced by the appointment that points back at it
-    BLOCKED = "blocked"  # staff-blocked time (kind = block)
+from medbook.kernel.statuses import Status
 
 
 class Action(StrEnum):
@@ -32,13 +21,6 @@ class Action(StrEnum):
     # if the time is still free: the exclusion constraints decide.
     RECLAIM = "reclaim"
 
-
-# Rows in these statuses occupy their time: the exclusion constraints cover exactly these.
-# A held row past its expiry still counts until it is marked expired, which every hold attempt
-# does first for the rows it overlaps.
-ACTIVE_STATUSES: frozenset[Status] = frozenset(
-    {Status.HELD, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED, Status.BLOCKED}
-)
 
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.HELD, Action.CONFIRM): Status.CONFIRMED,
@@ -70,8 +52,3 @@ def next_status(status: Status, action: Action) -> Status:
         return TRANSITIONS[(status, action)]
     except KeyError:
         raise InvalidTransitionError(status, action) from None
-
-
-def active_statuses_sql() -> str:
-    """The ACTIVE_STATUSES as an SQL list, for the exclusion constraints' WHERE clause."""
-    return ", ".join(f"'{status.value}'" for status in sorted(ACTIVE_STATUSES))

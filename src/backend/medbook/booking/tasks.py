@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from medbook.booking.states import Status
 from medbook.db import transaction
+from medbook.kernel.statuses import Status
 from medbook.realtime.changes import Change
 
 log = logging.getLogger(__name__)

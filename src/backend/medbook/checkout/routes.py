@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Request, status
 from medbook.booking import service as booking
 from medbook.booking.routes import present
 from medbook.booking.schemas import BookingDay, CancelIn
-from medbook.booking.states import Status
 from medbook.checkout import service
 from medbook.checkout.schemas import (
     CancellationQuoteOut,
@@ -29,9 +28,11 @@ from medbook.checkout.schemas import (
 from medbook.checkout.service import Checkout, Gateways
 from medbook.clinics import repository as clinics_repository
 from medbook.deps import DbSession
-from medbook.errors import PROBLEM_RESPONSES, DomainError
+from medbook.errors import PROBLEM_RESPONSES
 from medbook.identity.dependencies import BookingActor, StaffMember
-from medbook.identity.permissions import Actor
+from medbook.kernel.errors import DomainError
+from medbook.kernel.permissions import Actor
+from medbook.kernel.statuses import Status
 from medbook.payments.gateway import WebhookRefusedError
 from medbook.payments.models import PaymentStatus, Refund, RefundReason
 

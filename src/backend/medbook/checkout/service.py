@@ -21,15 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from medbook.booking import repository as booking_repository
 from medbook.booking import service as booking
-from medbook.booking.availability import local_day_bounds
 from medbook.booking.errors import AppointmentNotFoundError, HoldExpiredError
 from medbook.booking.models import Appointment
 from medbook.booking.service import CheckoutDetails, PaidOutcome
-from medbook.booking.states import Status
 from medbook.clinics import repository as clinics_repository
 from medbook.db import transaction
-from medbook.errors import ConflictError, DomainError, NotFoundError
-from medbook.identity.permissions import Actor, Permission, StaffPrincipal
+from medbook.kernel.errors import ConflictError, DomainError, NotFoundError
+from medbook.kernel.permissions import Actor, Permission, StaffPrincipal
+from medbook.kernel.statuses import Status
+from medbook.kernel.time import local_day_bounds
 from medbook.payments import repository as payments_repository
 from medbook.payments import service as payments
 from medbook.payments.errors import (

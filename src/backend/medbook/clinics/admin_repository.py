@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from medbook.booking.models import Appointment
-from medbook.booking.states import Status
 from medbook.clinics.models import (
     Clinic,
     ClinicClosure,
@@ -28,6 +27,7 @@ from medbook.clinics.models import (
     WeeklyAvailability,
     practitioner_services,
 )
+from medbook.kernel.statuses import Status
 
 CLOSURE = "closure"
 

@@ -66,8 +66,8 @@ from medbook.clinics.models import (
     TimeOff,
     WeeklyAvailability,
 )
-from medbook.errors import ForbiddenError
-from medbook.identity.permissions import Permission, StaffPrincipal
+from medbook.kernel.errors import ForbiddenError
+from medbook.kernel.permissions import Permission, StaffPrincipal
 from medbook.scheduling import Interval, WeeklyRule, working_windows
 
 MANAGE = Permission.MANAGE_CLINIC

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medbook.errors import ConflictError, NotFoundError, UnprocessableError
+from medbook.kernel.errors import ConflictError, NotFoundError, UnprocessableError
 
 
 class ClinicNotFoundError(NotFoundError):

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from medbook.clinics import repository
 from medbook.clinics.schemas import ClinicOut, PractitionerOut, ServiceOut
 from medbook.deps import DbSession
-from medbook.errors import PROBLEM_RESPONSES, NotFoundError
+from medbook.errors import PROBLEM_RESPONSES
+from medbook.kernel.errors import NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["clinics"], responses=PROBLEM_RESPONSES)
 

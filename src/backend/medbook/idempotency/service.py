@@ -19,8 +19,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.errors import UnprocessableError
 from medbook.idempotency.models import IdempotentRequest
+from medbook.kernel.errors import UnprocessableError
 
 MAX_KEY_LENGTH = 255
 

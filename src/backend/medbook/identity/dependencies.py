@@ -16,10 +16,10 @@ from fastapi.security import APIKeyCookie
 from medbook.audit.service import AuditContext
 from medbook.data_key import DataKey
 from medbook.deps import DbSession
-from medbook.errors import ForbiddenError, UnauthorizedError
-from medbook.identity.permissions import Actor, StaffPrincipal
 from medbook.identity.rate_limits import client_address
 from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE, SessionView, resolve_session
+from medbook.kernel.errors import ForbiddenError, UnauthorizedError
+from medbook.kernel.permissions import Actor, StaffPrincipal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

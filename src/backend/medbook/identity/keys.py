@@ -26,7 +26,7 @@ from typing import Any, Literal
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
-from medbook.errors import DomainError
+from medbook.kernel.errors import DomainError
 
 RP_KEYS_FILENAME = "rp-keys.json"
 

@@ -22,9 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medbook.clinics.models import uuid_pk
-from medbook.db import Base
-from medbook.identity.permissions import Role
+from medbook.db import Base, uuid_pk
+from medbook.kernel.permissions import Role
 
 ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
 

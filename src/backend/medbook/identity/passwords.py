@@ -15,7 +15,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from medbook.errors import UnprocessableError
+from medbook.kernel.errors import UnprocessableError
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128

@@ -25,7 +25,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 
-from medbook.errors import TooManyError
+from medbook.kernel.errors import TooManyError
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from medbook.identity.permissions import Grant, Role
 from medbook.identity.sessions import SessionView
 from medbook.identity.staff import StaffView
 from medbook.identity.staff_repository import GrantRow
+from medbook.kernel.permissions import Grant, Role
 from medbook.patients.schemas import PatientOut
 from medbook.schemas import SINGLE_LINE_PATTERN, SingleLine, StrictModel
 

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.audit.service import AuditContext, record
 from medbook.data_key import DataKey
-from medbook.errors import DomainError
 from medbook.identity import repository
 from medbook.identity.sessions import NewSession, revoke_session, start_session
 from medbook.identity.singpass import PendingLogin, SingpassClient, SingpassError
+from medbook.kernel.errors import DomainError
 from medbook.patients.service import SignedInPatient, sign_in_with_singpass
 from medbook.settings import Settings
 

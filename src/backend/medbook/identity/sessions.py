@@ -18,7 +18,7 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.identity.models import UserSession
-from medbook.identity.permissions import Grant, Role, StaffPrincipal
+from medbook.kernel.permissions import Grant, Role, StaffPrincipal
 from medbook.settings import Settings
 
 SESSION_COOKIE = "__Host-medbook_session"

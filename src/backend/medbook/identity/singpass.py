@@ -36,8 +36,8 @@ from joserfc import jwe, jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import ECKey
 
-from medbook.errors import DomainError
 from medbook.identity.keys import ENCRYPTION_ALG, SIGNING_ALG, RelyingPartyKeys
+from medbook.kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -41,23 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medbook.audit import service as audit
 from medbook.audit.service import AuditContext
 from medbook.data_key import DataKey
-from medbook.errors import (
-    ConflictError,
-    DomainError,
-    ForbiddenError,
-    NotFoundError,
-    UnauthorizedError,
-    UnprocessableError,
-)
 from medbook.identity import passwords, throttle, throttle_repository
 from medbook.identity import staff_repository as repository
-from medbook.identity.permissions import (
-    MANAGER_GRANTABLE,
-    Grant,
-    Permission,
-    Role,
-    StaffPrincipal,
-)
 from medbook.identity.sessions import (
     NewSession,
     SessionView,
@@ -68,6 +53,21 @@ from medbook.identity.sessions import (
     start_session,
 )
 from medbook.identity.staff_repository import Account, GrantRow
+from medbook.kernel.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+    UnprocessableError,
+)
+from medbook.kernel.permissions import (
+    MANAGER_GRANTABLE,
+    Grant,
+    Permission,
+    Role,
+    StaffPrincipal,
+)
 from medbook.settings import Settings
 
 ISSUER = "Medical Inc."

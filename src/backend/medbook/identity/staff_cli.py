@@ -20,10 +20,10 @@ from medbook import schema
 from medbook.audit.service import AuditContext
 from medbook.data_key import DataKey, DataKeyError
 from medbook.db import create_engine, database_url, session_factory
-from medbook.errors import DomainError
 from medbook.identity import passwords, staff
 from medbook.identity import staff_repository as repository
-from medbook.identity.permissions import Grant, Role
+from medbook.kernel.errors import DomainError
+from medbook.kernel.permissions import Grant, Role
 from medbook.settings import get_settings
 
 # The audit trail's actor for what the operator does from the command line.

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.clinics.models import Clinic
 from medbook.identity.models import RecoveryCode, StaffMember, StaffRole, UserSession
-from medbook.identity.permissions import Role
 from medbook.identity.sessions import hash_token
+from medbook.kernel.permissions import Role
 
 
 @dataclass(frozen=True, slots=True)

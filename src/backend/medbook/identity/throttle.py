@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.data_key import DataKey
-from medbook.errors import TooManyError
 from medbook.identity import throttle_repository as repository
+from medbook.kernel.errors import TooManyError
 from medbook.settings import Settings
 
 ACCOUNT_PURPOSE = "sign-in-account"

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medbook.clinics.models import uuid_pk
-from medbook.db import Base
+from medbook.db import Base, uuid_pk
 
 
 class Patient(Base):

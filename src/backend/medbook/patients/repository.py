@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.booking.models import Appointment
-from medbook.booking.states import Status
+from medbook.kernel.statuses import Status
 from medbook.patients.models import Patient
 
 

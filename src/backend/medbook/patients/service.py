@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.audit.service import AuditContext, record
 from medbook.data_key import DataKey
-from medbook.errors import ConflictError, ForbiddenError, NotFoundError
-from medbook.identity.permissions import Permission, StaffPrincipal
+from medbook.kernel.errors import ConflictError, ForbiddenError, NotFoundError
+from medbook.kernel.permissions import Permission, StaffPrincipal
 from medbook.patients import nric as nrics
 from medbook.patients import repository
 from medbook.patients.models import Patient

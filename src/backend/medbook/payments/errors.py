@@ -1,6 +1,6 @@
 """The payments domain's errors, each with its stable code."""
 
-from medbook.errors import ConflictError, DomainError, NotFoundError, UnprocessableError
+from medbook.kernel.errors import ConflictError, DomainError, NotFoundError, UnprocessableError
 
 
 class PaymentNotFoundError(NotFoundError):

@@ -14,8 +14,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medbook.clinics.models import uuid_pk
-from medbook.db import Base
+from medbook.db import Base, uuid_pk
 
 
 class PaymentStatus(StrEnum):

@@ -1,6 +1,6 @@
 """The privacy domain's errors, each with its stable code."""
 
-from medbook.errors import UnprocessableError
+from medbook.kernel.errors import UnprocessableError
 
 
 class PrivacyConsentRequiredError(UnprocessableError):

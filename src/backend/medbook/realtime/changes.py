@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from medbook.booking.states import ACTIVE_STATUSES, Status
+from medbook.kernel.statuses import ACTIVE_STATUSES, Status
 from medbook.realtime.cursor import Cursor
 
 ACTIVE = frozenset(status.value for status in ACTIVE_STATUSES)

@@ -8,17 +8,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.booking.availability import local_day_bounds
 from medbook.clinics.models import Clinic
-from medbook.errors import (
+from medbook.identity.sessions import SessionView
+from medbook.kernel.errors import (
     ForbiddenError,
     GoneError,
     NotFoundError,
     UnauthorizedError,
     UnprocessableError,
 )
-from medbook.identity.permissions import Permission
-from medbook.identity.sessions import SessionView
+from medbook.kernel.permissions import Permission
+from medbook.kernel.time import local_day_bounds
 from medbook.realtime import feed
 from medbook.realtime.changes import Channel, Filter
 from medbook.realtime.cursor import Cursor, CursorError

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from uvicorn.protocols.utils import ClientDisconnected
 
 from medbook.db import transaction
-from medbook.errors import DomainError, UnauthorizedError
 from medbook.identity.sessions import SessionView, resolve_session
+from medbook.kernel.errors import DomainError, UnauthorizedError
 from medbook.realtime import feed, service
 from medbook.realtime.changes import Channel, Filter
 from medbook.realtime.cursor import Cursor

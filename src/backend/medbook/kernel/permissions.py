@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from medbook.errors import ForbiddenError
+from medbook.kernel.errors import ForbiddenError
 
 
 class Role(StrEnum):
