@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medbook.db import RETRYABLE_SQLSTATES, sqlstate
-from medbook.kernel.errors import DomainError
+from medbook.kernel.errors import BusyError, DomainError
 from medbook.logs import new_error_id, route_template
 
 log = logging.getLogger(__name__)
@@ -144,8 +144,12 @@ DATABASE_UNAVAILABLE = Fault(
     "send a booking again with the same Idempotency-Key and it is made once.",
     retry_after=2,
 )
+# The same answer as the booking rules' own BusyError: one code, one status.
 BUSY = Fault(
-    409, "busy", "Someone else is changing this right now. Please try again.", retry_after=1
+    BusyError.status,
+    BusyError.code,
+    "Someone else is changing this right now. Please try again.",
+    retry_after=BusyError.retry_after_seconds,
 )
 INTERNAL = Fault(500, "internal_error", "Something went wrong on our side.")
 

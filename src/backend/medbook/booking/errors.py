@@ -55,14 +55,6 @@ class PaymentRequiredError(DomainError):
     code = "payment_required"
 
 
-class BookingBusyError(DomainError):
-    """Another transaction holds what this one needs: nothing changed, try again shortly."""
-
-    status = 503
-    code = "busy"
-    headers = {"Retry-After": "1"}
-
-
 class NotBookedError(ConflictError):
     code = "not_booked"
 

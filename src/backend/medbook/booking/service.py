@@ -29,7 +29,6 @@ from medbook.booking.availability import (
 )
 from medbook.booking.errors import (
     AppointmentNotFoundError,
-    BookingBusyError,
     ContactDetailsMissingError,
     HoldExpiredError,
     HoldLimitReachedError,
@@ -51,7 +50,7 @@ from medbook.clinics import repository as clinics_repository
 from medbook.clinics import service as clinics_service
 from medbook.clinics.models import Clinic, Practitioner, Service
 from medbook.db import sqlstate
-from medbook.kernel.errors import ForbiddenError, NotFoundError, UnprocessableError
+from medbook.kernel.errors import BusyError, ForbiddenError, NotFoundError, UnprocessableError
 from medbook.kernel.permissions import Actor, Permission, StaffPrincipal
 from medbook.kernel.statuses import Status
 from medbook.kernel.time import local_day_bounds
@@ -468,7 +467,7 @@ async def _reclaim(session: AsyncSession, appointment: Appointment, status: Stat
         raise
     except DBAPIError as error:
         if sqlstate(error) == LOCK_NOT_AVAILABLE:
-            raise BookingBusyError(
+            raise BusyError(
                 "That time is being booked by someone else right now; try again shortly."
             ) from error
         raise

@@ -57,3 +57,12 @@ class UnauthorizedError(DomainError):
 class TooManyError(DomainError):
     status = 429
     code = "too_many"
+
+
+class BusyError(ConflictError):
+    """Another transaction holds what this one needs (a lock held past lock_timeout, a
+    deadlock): nothing changed, and the same request may simply be sent again shortly."""
+
+    code = "busy"
+    retry_after_seconds = 1
+    headers = {"Retry-After": str(retry_after_seconds)}
