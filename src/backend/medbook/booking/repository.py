@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, column, func, insert, or_, select, text, update
+from sqlalchemy import Integer, bindparam, column, func, insert, inspect, or_, select, text, update
 from sqlalchemy.dialects.postgresql import TSTZRANGE, UUID, Range
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
@@ -19,6 +19,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Update
 
 from medbook.booking.models import Appointment
+from medbook.clinics.models import Clinic
 from medbook.kernel.statuses import ACTIVE_STATUSES, Status, active_statuses_sql
 
 ACTIVE = [status.value for status in ACTIVE_STATUSES]
@@ -229,6 +230,14 @@ async def get_appointment(
     remember_now(session, row[1])
     appointment: Appointment = row[0]
     return appointment
+
+
+def loaded_clinic(appointment: Appointment) -> Clinic | None:
+    """The appointment's clinic if it was read with the row (get_appointment joins it), else
+    None: an inserted row comes back without it, and reading it lazily is not allowed."""
+    if "clinic" in inspect(appointment).unloaded:
+        return None
+    return appointment.clinic
 
 
 @lru_cache(maxsize=32)

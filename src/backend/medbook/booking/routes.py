@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.booking import repository, service
+from medbook.booking import service
 from medbook.booking.calendar import appointment_ics
 from medbook.booking.models import Appointment
 from medbook.booking.schemas import (
@@ -35,8 +33,7 @@ from medbook.booking.schemas import (
     SlotOut,
     WalkInIn,
 )
-from medbook.booking.service import ClinicBook
-from medbook.clinics import repository as clinics_repository
+from medbook.booking.service import AppointmentView, ClinicBook
 from medbook.deps import AppSettings, DbSession, IdempotencyKey
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.idempotency.service import run_once
@@ -54,17 +51,13 @@ FromDay = Annotated[
 ToDay = Annotated[BookingDay, Query(alias="to", description="Last local day (inclusive).")]
 
 
-async def present(session: AsyncSession, row: Appointment, now: datetime) -> AppointmentOut:
-    if "clinic" in inspect(row).unloaded:
-        clinic = await clinics_repository.get_clinic(session, row.clinic_id)
-        assert clinic is not None
-    else:
-        clinic = row.clinic
-    return AppointmentOut.from_row(row, service.current_status(row, now), ZoneInfo(clinic.timezone))
+def shown(view: AppointmentView) -> AppointmentOut:
+    return AppointmentOut.from_row(view.appointment, view.status, view.tz)
 
 
-async def present_now(session: AsyncSession, row: Appointment) -> AppointmentOut:
-    return await present(session, row, await repository.database_now(session))
+async def shown_now(session: AsyncSession, row: Appointment) -> AppointmentOut:
+    """The appointment an action answers, as it stands at the end of it."""
+    return shown(await service.appointment_view(session, row))
 
 
 async def idempotent(
@@ -157,7 +150,7 @@ async def create_hold(
             settings.hold_ttl_seconds,
             settings.max_live_holds_per_client,
         )
-        appointment = await present_now(session, hold)
+        appointment = await shown_now(session, hold)
         assert appointment.hold_expires_at is not None
         return HoldOut(
             hold_id=hold.id, expires_at=appointment.hold_expires_at, appointment=appointment
@@ -172,8 +165,7 @@ async def create_hold(
     "/holds/{hold_id}", response_model=AppointmentOut, summary="A hold, as its holder sees it"
 )
 async def get_hold(hold_id: uuid.UUID, session: DbSession, actor: BookingActor) -> AppointmentOut:
-    row, now = await service.view_appointment(session, hold_id, actor)
-    return await present(session, row, now)
+    return shown(await service.appointment_for(session, hold_id, actor))
 
 
 @router.delete(
@@ -200,7 +192,7 @@ async def confirm_hold(
 ) -> JSONResponse:
     async def produce() -> AppointmentOut:
         row = await service.confirm_hold(session, hold_id, actor, body.details())
-        return await present_now(session, row)
+        return await shown_now(session, row)
 
     return await idempotent(
         session, request, idempotency_key, actor.key, body, 200, produce, settings
@@ -213,8 +205,7 @@ async def confirm_hold(
 async def get_appointment(
     appointment_id: uuid.UUID, session: DbSession, actor: BookingActor
 ) -> AppointmentOut:
-    row, now = await service.view_appointment(session, appointment_id, actor)
-    return await present(session, row, now)
+    return shown(await service.appointment_for(session, appointment_id, actor))
 
 
 @router.get(
@@ -295,7 +286,7 @@ async def reschedule(
         row = await service.reschedule_appointment(
             session, appointment_id, actor, body.start, body.practitioner_id, body.clinic_id
         )
-        return await present_now(session, row)
+        return await shown_now(session, row)
 
     return await idempotent(
         session, request, idempotency_key, actor.key, body, 201, produce, settings
@@ -392,7 +383,7 @@ async def walk_in(
             session, body.clinic_id, body.practitioner_id, body.service_id
         )
         row = await service.walk_in(session, staff, target, body.walk_in_patient(), body.start)
-        return await present_now(session, row)
+        return await shown_now(session, row)
 
     key = Actor(staff=staff).key
     return await idempotent(session, request, idempotency_key, key, body, 201, produce, settings)
@@ -416,7 +407,7 @@ async def block_time(
         row = await service.block_time(
             session, staff, body.clinic_id, body.practitioner_id, body.start, body.end, body.reason
         )
-        return await present_now(session, row)
+        return await shown_now(session, row)
 
     key = Actor(staff=staff).key
     return await idempotent(session, request, idempotency_key, key, body, 201, produce, settings)
@@ -426,7 +417,7 @@ async def block_time(
 async def remove_block(
     block_id: uuid.UUID, session: DbSession, staff: StaffMember
 ) -> AppointmentOut:
-    return await present_now(session, await service.remove_block(session, staff, block_id))
+    return await shown_now(session, await service.remove_block(session, staff, block_id))
 
 
 @staff_router.post(
@@ -435,7 +426,7 @@ async def remove_block(
 async def check_in(
     appointment_id: uuid.UUID, session: DbSession, staff: StaffMember
 ) -> AppointmentOut:
-    return await present_now(session, await service.check_in(session, staff, appointment_id))
+    return await shown_now(session, await service.check_in(session, staff, appointment_id))
 
 
 @staff_router.post(
@@ -444,7 +435,7 @@ async def check_in(
 async def complete(
     appointment_id: uuid.UUID, session: DbSession, staff: StaffMember
 ) -> AppointmentOut:
-    return await present_now(session, await service.complete(session, staff, appointment_id))
+    return await shown_now(session, await service.complete(session, staff, appointment_id))
 
 
 @staff_router.post(

@@ -46,7 +46,6 @@ from medbook.booking.errors import (
 from medbook.booking.models import Appointment
 from medbook.booking.repository import HoldTerms, TimeOwner
 from medbook.booking.states import Action, InvalidTransitionError, next_status
-from medbook.clinics import repository as clinics_repository
 from medbook.clinics import service as clinics_service
 from medbook.clinics.models import Clinic, Practitioner, Service
 from medbook.db import sqlstate
@@ -54,7 +53,6 @@ from medbook.kernel.errors import BusyError, ForbiddenError, NotFoundError, Unpr
 from medbook.kernel.permissions import Actor, Permission, StaffPrincipal
 from medbook.kernel.statuses import Status
 from medbook.kernel.time import local_day_bounds
-from medbook.patients import repository as patients_repository
 from medbook.patients import service as patients_service
 from medbook.patients.models import Patient
 from medbook.patients.service import ContactDetails, register_patient, update_contact
@@ -99,10 +97,51 @@ def current_status(appointment: Appointment, now: datetime) -> Status:
     return status
 
 
+async def database_now(session: AsyncSession) -> datetime:
+    """The transaction's timestamp: the one clock of holds, expiry and payments."""
+    return await repository.database_now(session)
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentView:
+    """An appointment as it is shown: its status at `now` (a hold past its expiry is expired)
+    and its clinic's timezone, which its times are shown in."""
+
+    appointment: Appointment
+    status: Status
+    tz: ZoneInfo
+    now: datetime
+
+
+async def appointment_view(
+    session: AsyncSession, appointment: Appointment, now: datetime | None = None
+) -> AppointmentView:
+    """The appointment as it is shown, at `now` (default: the transaction's timestamp)."""
+    if now is None:
+        now = await repository.database_now(session)
+    clinic = repository.loaded_clinic(appointment)
+    if clinic is None:  # a row just written: its clinic was not read with it
+        clinic = await clinics_service.get_clinic(session, appointment.clinic_id)
+        assert clinic is not None  # a foreign key
+    return AppointmentView(
+        appointment, current_status(appointment, now), ZoneInfo(clinic.timezone), now
+    )
+
+
+async def appointment_of_payment(
+    session: AsyncSession, appointment_id: uuid.UUID
+) -> AppointmentView:
+    """The booking a payment is for, as it stands: for checkout, which has checked already
+    that its caller may see it (or acts for the clinic itself)."""
+    appointment = await repository.get_appointment(session, appointment_id)
+    assert appointment is not None  # a payment's foreign key
+    return await appointment_view(session, appointment)
+
+
 async def resolve_target(
     session: AsyncSession, clinic_id: uuid.UUID, practitioner_id: uuid.UUID, service_id: uuid.UUID
 ) -> BookingTarget:
-    found = await clinics_repository.booking_target(session, clinic_id, practitioner_id, service_id)
+    found = await clinics_service.booking_target(session, clinic_id, practitioner_id, service_id)
     if found is None:
         await _require_clinic_and_practitioner(session, clinic_id, practitioner_id)
         raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
@@ -126,9 +165,9 @@ async def _require_clinic_and_practitioner(
     session: AsyncSession, clinic_id: uuid.UUID, practitioner_id: uuid.UUID
 ) -> None:
     """Raise the 404 that names which of the two does not exist, if either."""
-    if await clinics_repository.get_clinic(session, clinic_id) is None:
+    if await clinics_service.get_clinic(session, clinic_id) is None:
         raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
-    if await clinics_repository.get_practitioner(session, practitioner_id) is None:
+    if await clinics_service.get_practitioner(session, practitioner_id) is None:
         raise NotFoundError(
             f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"
         )
@@ -281,7 +320,7 @@ async def _patient_for(
 
 
 async def _require_patient(session: AsyncSession, patient_id: uuid.UUID) -> None:
-    if not await patients_repository.patient_exists(session, patient_id):
+    if not await patients_service.patient_exists(session, patient_id):
         raise NotFoundError(f"There is no patient {patient_id}.", code="patient_not_found")
 
 
@@ -348,6 +387,14 @@ async def view_appointment(
     return appointment, await repository.database_now(session)
 
 
+async def appointment_for(
+    session: AsyncSession, appointment_id: uuid.UUID, actor: Actor
+) -> AppointmentView:
+    """The appointment as it is shown now, if the actor may see it."""
+    appointment, now = await view_appointment(session, appointment_id, actor)
+    return await appointment_view(session, appointment, now)
+
+
 async def view_booking_now(
     session: AsyncSession, appointment_id: uuid.UUID, actor: Actor
 ) -> tuple[Appointment, datetime]:
@@ -399,7 +446,7 @@ async def _live_hold(
     # 410 for a hold that ran out or was released, 409 for one already confirmed.
     _allowed(current_status(appointment, now), Action.CONFIRM)
     service = (
-        await clinics_repository.get_service(session, appointment.service_id)
+        await clinics_service.get_service(session, appointment.service_id)
         if appointment.service_id
         else None
     )
@@ -415,7 +462,7 @@ async def take_checkout_details(
     assert patient_id is not None
     if details.contact is not None:
         await update_contact(session, patient_id, details.contact)
-    elif not await patients_repository.has_contact_details(session, patient_id):
+    elif not await patients_service.has_contact_details(session, patient_id):
         raise ContactDetailsMissingError(
             "We need the patient's name and phone number before confirming: send `patient`."
         )
@@ -500,7 +547,7 @@ async def _terms(
         )
     _allowed(current_status(appointment, now), Action.CANCEL)
     service = (
-        await clinics_repository.get_service(session, appointment.service_id)
+        await clinics_service.get_service(session, appointment.service_id)
         if appointment.service_id
         else None
     )
@@ -802,7 +849,7 @@ async def clinic_book(
     views; with the patients (one query for all of them) when the staff member may see them."""
     _check_period(first_day, last_day, CLINIC_BOOK_MAX_DAYS)
     staff.require(Permission.VIEW_SCHEDULE, clinic_id)
-    clinic = await clinics_repository.get_clinic(session, clinic_id)
+    clinic = await clinics_service.get_clinic(session, clinic_id)
     if clinic is None:
         raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
     start, end = local_day_bounds(ZoneInfo(clinic.timezone), first_day, last_day)
@@ -810,7 +857,7 @@ async def clinic_book(
     patients = None
     if staff.may(Permission.VIEW_PATIENTS, clinic_id):
         ids = {row.patient_id for row in rows if row.patient_id is not None}
-        found = await patients_repository.patients_by_ids(session, ids)
+        found = await patients_service.patients_by_ids(session, ids)
         patients = {patient.id: patient for patient in found}
     return ClinicBook(clinic, rows, await repository.database_now(session), patients)
 
@@ -862,9 +909,7 @@ async def patient_visits(
             f"Your role does not allow {Permission.VIEW_PATIENTS.value} at any clinic.",
             code="not_permitted",
         )
-    patient = await patients_repository.get_patient(session, patient_id)
-    if patient is None:
-        raise NotFoundError(f"There is no patient {patient_id}.", code="patient_not_found")
+    patient = await patients_service.get_patient(session, patient_id)  # 404 if there is none
     rows = await repository.appointments_of_patient(
         session, patient_id, upcoming=upcoming, limit=MY_APPOINTMENTS_LIMIT, clinic_ids=clinics
     )
@@ -891,7 +936,7 @@ async def calendar_entry(
         raise NotBookedError(
             f"This appointment is {status.value}: only a confirmed booking goes in a calendar."
         )
-    service = await clinics_repository.get_service(session, appointment.service_id)
+    service = await clinics_service.get_service(session, appointment.service_id)
     assert service is not None
     return appointment, service
 
@@ -907,24 +952,22 @@ async def search_availability(
 ) -> tuple[Service, list[OfferedSlot]]:
     """Free slots of a service over local days, at one clinic or all, with one practitioner or any."""
     _check_period(first_day, last_day, max_days)
-    service = await clinics_repository.get_service(session, service_id)
+    service = await clinics_service.get_service(session, service_id)
     if service is None or not service.active:
         raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
     if clinic_id is not None:
-        clinic = await clinics_repository.get_clinic(session, clinic_id)
+        clinic = await clinics_service.get_clinic(session, clinic_id)
         if clinic is None:
             raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
         clinics: list[Clinic] = [clinic]
     else:
-        clinics = list(await clinics_repository.list_clinics(session))
-    practitioners = list(
-        await clinics_repository.list_practitioners(session, clinic_id, service_id)
-    )
+        clinics = list(await clinics_service.list_clinics(session))
+    practitioners = list(await clinics_service.list_practitioners(session, clinic_id, service_id))
     if practitioner_id is not None:
         practitioners = [p for p in practitioners if p.id == practitioner_id]
         if (
             not practitioners
-            and await clinics_repository.get_practitioner(session, practitioner_id) is None
+            and await clinics_service.get_practitioner(session, practitioner_id) is None
         ):
             raise NotFoundError(
                 f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"

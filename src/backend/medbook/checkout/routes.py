@@ -9,9 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, status
 
-from medbook.booking import service as booking
-from medbook.booking.routes import present
-from medbook.booking.schemas import BookingDay, CancelIn
+from medbook.booking.schemas import AppointmentOut, BookingDay, CancelIn
 from medbook.checkout import service
 from medbook.checkout.schemas import (
     CancellationQuoteOut,
@@ -25,8 +23,7 @@ from medbook.checkout.schemas import (
     StaffRefundIn,
     WebhookOut,
 )
-from medbook.checkout.service import Checkout, Gateways
-from medbook.clinics import repository as clinics_repository
+from medbook.checkout.service import Cancelled, Checkout, Gateways
 from medbook.deps import DbSession
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.identity.dependencies import BookingActor, StaffMember
@@ -34,7 +31,7 @@ from medbook.kernel.errors import DomainError
 from medbook.kernel.permissions import Actor
 from medbook.kernel.statuses import Status
 from medbook.payments.gateway import WebhookRefusedError
-from medbook.payments.models import PaymentStatus, Refund, RefundReason
+from medbook.payments.models import PaymentStatus, RefundReason
 
 router = APIRouter(prefix="/api/v1", tags=["payments"], responses=PROBLEM_RESPONSES)
 staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=PROBLEM_RESPONSES)
@@ -81,9 +78,8 @@ def describe(checkout: Checkout, appointment_status: Status) -> str:
     return f"Enter your card in the payment form to pay {amount} and confirm your booking."
 
 
-async def checkout_out(request: Request, db: DbSession, checkout: Checkout) -> CheckoutOut:
-    appointment = await present(db, checkout.appointment, checkout.now)
-    tz = ZoneInfo(checkout.appointment.clinic.timezone)
+def checkout_out(request: Request, checkout: Checkout) -> CheckoutOut:
+    booked = checkout.appointment
     fields = None
     if checkout.card_fields_secret or checkout.payment_secret:
         setup = request.app.state.gateway.browser_setup()
@@ -95,17 +91,11 @@ async def checkout_out(request: Request, db: DbSession, checkout: Checkout) -> C
             payment_secret=checkout.payment_secret,
         )
     return CheckoutOut(
-        payment=PaymentOut.from_row(checkout.payment, checkout.refunds, tz),
-        appointment=appointment,
+        payment=PaymentOut.from_row(checkout.payment, checkout.refunds, booked.tz),
+        appointment=AppointmentOut.from_row(booked.appointment, booked.status, booked.tz),
         gateway_fields=fields,
-        message=describe(checkout, appointment.status),
+        message=describe(checkout, booked.status),
     )
-
-
-async def clinic_zone(db: DbSession, clinic_id: uuid.UUID) -> ZoneInfo:
-    clinic = await clinics_repository.get_clinic(db, clinic_id)
-    assert clinic is not None
-    return ZoneInfo(clinic.timezone)
 
 
 @router.post(
@@ -118,12 +108,12 @@ async def start_payment(
     hold_id: uuid.UUID,
     body: CheckoutIn,
     request: Request,
-    db: DbSession,
+    session: DbSession,
     peers: Peers,
     actor: BookingActor,
 ) -> CheckoutOut:
-    checkout = await service.start_payment(db, peers, actor, hold_id, body.details())
-    return await checkout_out(request, db, checkout)
+    checkout = await service.start_payment(session, peers, actor, hold_id, body.details())
+    return checkout_out(request, checkout)
 
 
 @router.post(
@@ -135,12 +125,12 @@ async def pay(
     payment_id: uuid.UUID,
     body: PayIn,
     request: Request,
-    db: DbSession,
+    session: DbSession,
     peers: Peers,
     actor: BookingActor,
 ) -> CheckoutOut:
-    checkout = await service.pay(db, peers, actor, payment_id, body.payment_method)
-    return await checkout_out(request, db, checkout)
+    checkout = await service.pay(session, peers, actor, payment_id, body.payment_method)
+    return checkout_out(request, checkout)
 
 
 @router.get(
@@ -149,10 +139,10 @@ async def pay(
     summary="A payment, checked with the gateway while open (the return page)",
 )
 async def get_payment(
-    payment_id: uuid.UUID, request: Request, db: DbSession, peers: Peers, actor: BookingActor
+    payment_id: uuid.UUID, request: Request, session: DbSession, peers: Peers, actor: BookingActor
 ) -> CheckoutOut:
-    checkout = await service.payment_status(db, peers, actor, payment_id)
-    return await checkout_out(request, db, checkout)
+    checkout = await service.payment_status(session, peers, actor, payment_id)
+    return checkout_out(request, checkout)
 
 
 @router.post(
@@ -160,11 +150,11 @@ async def get_payment(
     response_model=WebhookOut,
     summary="Stripe's webhook (signed; each event taken once)",
 )
-async def stripe_webhook(request: Request, db: DbSession, peers: Peers) -> WebhookOut:
+async def stripe_webhook(request: Request, session: DbSession, peers: Peers) -> WebhookOut:
     payload = await request.body()
     try:
         result = await service.handle_webhook(
-            db, peers, payload, request.headers.get("stripe-signature")
+            session, peers, payload, request.headers.get("stripe-signature")
         )
     except WebhookRefusedError as error:
         raise DomainError(str(error), code="webhook_refused") from error
@@ -177,11 +167,9 @@ async def stripe_webhook(request: Request, db: DbSession, peers: Peers) -> Webho
     summary="A booking's payments and refunds (receipts)",
 )
 async def appointment_payments(
-    appointment_id: uuid.UUID, db: DbSession, actor: BookingActor
+    appointment_id: uuid.UUID, session: DbSession, actor: BookingActor
 ) -> list[PaymentOut]:
-    history = await service.payment_history(db, actor, appointment_id)
-    appointment, _ = await booking.view_appointment(db, appointment_id, actor)
-    tz = await clinic_zone(db, appointment.clinic_id)
+    tz, history = await service.payment_history(session, actor, appointment_id)
     return [PaymentOut.from_row(payment, refunds, tz) for payment, refunds in history]
 
 
@@ -191,9 +179,9 @@ async def appointment_payments(
     summary="What cancelling now would refund, before deciding",
 )
 async def cancellation_quote(
-    appointment_id: uuid.UUID, db: DbSession, actor: BookingActor
+    appointment_id: uuid.UUID, session: DbSession, actor: BookingActor
 ) -> CancellationQuoteOut:
-    quote = await service.cancellation_quote(db, actor, appointment_id)
+    quote = await service.cancellation_quote(session, actor, appointment_id)
     return CancellationQuoteOut(
         appointment_id=quote.appointment.id,
         late=quote.late,
@@ -203,14 +191,13 @@ async def cancellation_quote(
     )
 
 
-async def cancelled_out(
-    db: DbSession, appointment_id: uuid.UUID, refunds: list[Refund], actor: Actor
-) -> CancelledOut:
-    appointment, now = await booking.view_appointment(db, appointment_id, actor)
-    shown = await present(db, appointment, now)
-    tz = ZoneInfo(appointment.clinic.timezone)
-    return CancelledOut(
-        **shown.model_dump(), refunds=[RefundOut.from_row(refund, tz) for refund in refunds]
+def cancelled_out(cancelled: Cancelled) -> CancelledOut:
+    booked = cancelled.appointment
+    return CancelledOut.from_row(
+        booked.appointment,
+        booked.status,
+        booked.tz,
+        refunds=[RefundOut.from_row(refund, booked.tz) for refund in cancelled.refunds],
     )
 
 
@@ -220,10 +207,9 @@ async def cancelled_out(
     summary="Cancel, with the refund the policy gives",
 )
 async def cancel_appointment(
-    appointment_id: uuid.UUID, body: CancelIn, db: DbSession, peers: Peers, actor: BookingActor
+    appointment_id: uuid.UUID, body: CancelIn, session: DbSession, peers: Peers, actor: BookingActor
 ) -> CancelledOut:
-    appointment, refunds = await service.cancel(db, peers, actor, appointment_id, body.reason)
-    return await cancelled_out(db, appointment.id, refunds, actor)
+    return cancelled_out(await service.cancel(session, peers, actor, appointment_id, body.reason))
 
 
 @staff_router.post(
@@ -232,11 +218,10 @@ async def cancel_appointment(
     summary="Cancel for the clinic: anything paid online is refunded in full",
 )
 async def staff_cancel(
-    appointment_id: uuid.UUID, body: CancelIn, db: DbSession, peers: Peers, staff: StaffMember
+    appointment_id: uuid.UUID, body: CancelIn, session: DbSession, peers: Peers, staff: StaffMember
 ) -> CancelledOut:
     actor = Actor(staff=staff)
-    appointment, refunds = await service.cancel(db, peers, actor, appointment_id, body.reason)
-    return await cancelled_out(db, appointment.id, refunds, actor)
+    return cancelled_out(await service.cancel(session, peers, actor, appointment_id, body.reason))
 
 
 @staff_router.post(
@@ -245,10 +230,9 @@ async def staff_cancel(
     summary="No-show: the deposit is kept, any more paid online is refunded",
 )
 async def no_show(
-    appointment_id: uuid.UUID, db: DbSession, peers: Peers, staff: StaffMember
+    appointment_id: uuid.UUID, session: DbSession, peers: Peers, staff: StaffMember
 ) -> CancelledOut:
-    appointment, refunds = await service.no_show(db, peers, staff, appointment_id)
-    return await cancelled_out(db, appointment.id, refunds, Actor(staff=staff))
+    return cancelled_out(await service.no_show(session, peers, staff, appointment_id))
 
 
 @staff_router.post(
@@ -258,10 +242,10 @@ async def no_show(
     summary="Refund all or part of a payment, with a reason (clinic managers)",
 )
 async def staff_refund(
-    payment_id: uuid.UUID, body: StaffRefundIn, db: DbSession, peers: Peers, staff: StaffMember
+    payment_id: uuid.UUID, body: StaffRefundIn, session: DbSession, peers: Peers, staff: StaffMember
 ) -> RefundOut:
     refund, appointment = await service.staff_refund(
-        db, peers, staff, payment_id, body.amount_cents, body.note
+        session, peers, staff, payment_id, body.amount_cents, body.note
     )
     return RefundOut.from_row(refund, ZoneInfo(appointment.clinic.timezone))
 
@@ -272,7 +256,7 @@ async def staff_refund(
     summary="The payments of a clinic's day (beside the day view)",
 )
 async def clinic_day_payments(
-    clinic_id: uuid.UUID, day: BookingDay, db: DbSession, staff: StaffMember
+    clinic_id: uuid.UUID, day: BookingDay, session: DbSession, staff: StaffMember
 ) -> list[PaymentOut]:
-    tz, found = await service.clinic_day_payments(db, staff, clinic_id, day)
+    tz, found = await service.clinic_day_payments(session, staff, clinic_id, day)
     return [PaymentOut.from_row(payment, refunds, tz) for payment, refunds in found]

@@ -19,18 +19,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from medbook.booking import repository as booking_repository
 from medbook.booking import service as booking
 from medbook.booking.errors import AppointmentNotFoundError, HoldExpiredError
 from medbook.booking.models import Appointment
-from medbook.booking.service import CheckoutDetails, PaidOutcome
-from medbook.clinics import repository as clinics_repository
+from medbook.booking.service import AppointmentView, CheckoutDetails, PaidOutcome
+from medbook.clinics import service as clinics
 from medbook.db import transaction
 from medbook.kernel.errors import ConflictError, DomainError, NotFoundError
 from medbook.kernel.permissions import Actor, Permission, StaffPrincipal
 from medbook.kernel.statuses import Status
 from medbook.kernel.time import local_day_bounds
-from medbook.payments import repository as payments_repository
 from medbook.payments import service as payments
 from medbook.payments.errors import (
     AlreadyPaidError,
@@ -54,7 +52,6 @@ from medbook.payments.service import RefundRequest, idempotency_key
 
 log = logging.getLogger(__name__)
 
-UNSETTLED = frozenset(payments_repository.UNSETTLED)
 # Stripe's events about refunds of a charge (charge.refunded, charge.refund.updated, refund.*).
 REFUND_EVENTS = ("charge.refund", "refund.")
 
@@ -64,8 +61,7 @@ class Checkout:
     """A payment as its payer sees it, with what the browser needs to go on."""
 
     payment: Payment
-    appointment: Appointment
-    now: datetime
+    appointment: AppointmentView
     payment_secret: str | None = None  # finishes 3-D Secure in the gateway's own fields
     card_fields_secret: str | None = None  # a fresh card-fields session, while card is needed
     refunds: list[Refund] = field(default_factory=list)
@@ -103,7 +99,7 @@ async def _start_payment(
 ) -> Checkout:
     # Payment rows before the booking's locks, as paying takes them (ADR 0010). The look-up
     # below, under the hold's lock, also finds a payment opened meanwhile.
-    await payments_repository.live_payment(session, hold_id, for_update=True)
+    await payments.live_payment(session, hold_id, for_update=True)
     appointment, service = await booking.hold_for_checkout(session, hold_id, actor)
     if service.online_payment == "none":
         raise NoOnlinePaymentError(
@@ -112,7 +108,7 @@ async def _start_payment(
         )
     # Saved now: the payment's success confirms the booking without another word.
     await booking.take_checkout_details(session, appointment, actor, details)
-    payment = await payments_repository.live_payment(session, appointment.id, for_update=True)
+    payment = await payments.live_payment(session, appointment.id, for_update=True)
     if payment is None:
         deposit = service.online_payment == "deposit"
         payment, seen = await payments.open_payment(
@@ -143,7 +139,7 @@ async def pay(
     return page waiting for this payment's row is answered, never told `busy`."""
     with peers.gateway.time_budget():
         fresh: GatewayPayment | None = None
-        if await payments_repository.payment_status(session, payment_id) == PaymentStatus.FAILED:
+        if await payments.payment_status(session, payment_id) == PaymentStatus.FAILED:
             fresh = await _next_attempt(peers, actor, payment_id)
         payment = await _payment_for(session, actor, payment_id, to_book=True)
         if payment.status == PaymentStatus.CANCELLED:
@@ -248,7 +244,7 @@ async def payment_status(
     with peers.gateway.time_budget():  # the payment's row is locked meanwhile
         payment = await _payment_for(session, actor, payment_id)
         seen: GatewayPayment | None = None
-        if payment.status in UNSETTLED and payment.gateway_reference is not None:
+        if payments.is_unsettled(payment) and payment.gateway_reference is not None:
             try:
                 seen = await peers.gateway.fetch(payment.gateway_reference)
             except GatewayError as error:
@@ -262,7 +258,7 @@ async def settle(
     session: AsyncSession, peers: Gateways, payment: Payment, seen: GatewayPayment
 ) -> PaidOutcome | None:
     """Record what the gateway says of a (locked) payment; if it has just succeeded, honour it."""
-    now = await booking_repository.database_now(session)
+    now = await booking.database_now(session)
     if not await payments.record(session, payment, seen, now):
         return None
     return await honour(session, peers, payment)
@@ -297,19 +293,17 @@ async def handle_webhook(
 
 
 async def _handle_event(session: AsyncSession, peers: Gateways, event: WebhookEvent) -> str:
-    if not await payments_repository.record_event(
-        session, peers.gateway.name, event.id, event.type
-    ):
+    if not await payments.record_event(session, peers.gateway.name, event.id, event.type):
         return "duplicate"
     if event.payment_reference is None:
         return "ignored"  # not about a payment
-    payment = await payments_repository.payment_by_reference(
+    payment = await payments.payment_by_reference(
         session, peers.gateway.name, event.payment_reference, for_update=True
     )
     if payment is None:
         return "ignored"  # not one of ours
-    await payments_repository.link_event(session, peers.gateway.name, event.id, payment.id)
-    if payment.status in UNSETTLED or payment.status == PaymentStatus.CANCELLED:
+    await payments.link_event(session, peers.gateway.name, event.id, payment.id)
+    if payments.is_unsettled(payment) or payment.status == PaymentStatus.CANCELLED:
         # The gateway is asked again, so a failure here is retried by its redelivery.
         await settle(session, peers, payment, await _fetch(peers.gateway, payment))
     elif payment.status == PaymentStatus.SUCCEEDED and event.type.startswith(REFUND_EVENTS):
@@ -341,7 +335,7 @@ async def cancellation_quote(
     terms = await booking.cancellation_terms(session, appointment_id, actor)
     reason = cancellation_reason(by_staff=actor.is_staff, late=terms.late)
     deposit = terms.service.deposit_cents if terms.service else 0
-    found = await payments_repository.payments_for_booking(session, appointment_id)
+    found = await payments.payments_for_booking(session, appointment_id)
     plan = _refund_plan(found, deposit, reason)
     paid = sum(p.amount_cents - p.refunded_cents for p in found if _succeeded(p))
     currency = next((p.currency for p in found if _succeeded(p)), None)
@@ -350,9 +344,17 @@ async def cancellation_quote(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """A booking ended by the clinic or its patient, and the refunds that started."""
+
+    appointment: AppointmentView
+    refunds: list[Refund]
+
+
 async def cancel(
     session: AsyncSession, peers: Gateways, actor: Actor, appointment_id: uuid.UUID, note: str
-) -> tuple[Appointment, list[Refund]]:
+) -> Cancelled:
     """Cancel, and refund what the policy says: all of it before the window or when the clinic
     cancels, all but the deposit after it."""
     await _lock_payments(session, appointment_id)
@@ -360,17 +362,17 @@ async def cancel(
     reason = cancellation_reason(by_staff=actor.is_staff, late=terms.late)
     deposit = terms.service.deposit_cents if terms.service else 0
     refunds = await _refund_per_policy(session, peers, appointment_id, deposit, reason)
-    return terms.appointment, refunds
+    return Cancelled(await booking.appointment_view(session, terms.appointment), refunds)
 
 
 async def no_show(
     session: AsyncSession, peers: Gateways, staff: StaffPrincipal, appointment_id: uuid.UUID
-) -> tuple[Appointment, list[Refund]]:
+) -> Cancelled:
     """Mark a no-show; a full payment is refunded but for the deposit."""
     await _lock_payments(session, appointment_id)
     appointment = await booking.mark_no_show(session, staff, appointment_id)
     service = (
-        await clinics_repository.get_service(session, appointment.service_id)
+        await clinics.get_service(session, appointment.service_id)
         if appointment.service_id
         else None
     )
@@ -378,7 +380,7 @@ async def no_show(
     refunds = await _refund_per_policy(
         session, peers, appointment_id, deposit, RefundReason.NO_SHOW
     )
-    return appointment, refunds
+    return Cancelled(await booking.appointment_view(session, appointment), refunds)
 
 
 async def staff_refund(
@@ -392,7 +394,7 @@ async def staff_refund(
     """A refund staff choose to make (all or part), with the reason they give: by a manager of
     the clinic the booking is at now (a reschedule may have moved it from the clinic it was
     paid at; its payment stays with the row it was made for)."""
-    payment = await payments_repository.get_payment(session, payment_id, for_update=True)
+    payment = await payments.get_payment(session, payment_id, for_update=True)
     appointment = None
     if payment is not None:
         with contextlib.suppress(AppointmentNotFoundError):
@@ -414,12 +416,14 @@ async def staff_refund(
 
 async def payment_history(
     session: AsyncSession, actor: Actor, appointment_id: uuid.UUID
-) -> list[tuple[Payment, list[Refund]]]:
-    """A booking's payments and refunds: the patient's receipts, the desk's audit trail."""
-    await booking.view_appointment(session, appointment_id, actor)
-    found = await payments_repository.payments_for_booking(session, appointment_id)
-    refunds = await payments_repository.refunds_of(session, [p.id for p in found])
-    return [(p, [r for r in refunds if r.payment_id == p.id]) for p in found]
+) -> tuple[ZoneInfo, list[tuple[Payment, list[Refund]]]]:
+    """A booking's payments and refunds (the patient's receipts, the desk's audit trail), and
+    its clinic's timezone to show them in."""
+    appointment, _ = await booking.view_appointment(session, appointment_id, actor)
+    found = await payments.payments_for_booking(session, appointment_id)
+    refunds = await payments.refunds_of(session, [p.id for p in found])
+    tz = ZoneInfo(appointment.clinic.timezone)  # joined by view_appointment
+    return tz, [(p, [r for r in refunds if r.payment_id == p.id]) for p in found]
 
 
 async def clinic_day_payments(
@@ -427,15 +431,13 @@ async def clinic_day_payments(
 ) -> tuple[ZoneInfo, list[tuple[Payment, list[Refund]]]]:
     """Every payment of the bookings on a clinic's day, for the desk's payment column."""
     staff.require(Permission.VIEW_SCHEDULE, clinic_id)
-    clinic = await clinics_repository.get_clinic(session, clinic_id)
+    clinic = await clinics.get_clinic(session, clinic_id)
     if clinic is None:
         raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
     tz = ZoneInfo(clinic.timezone)
     start, end = local_day_bounds(tz, day, day)
-    found = await payments_repository.payments_for_appointments_between(
-        session, clinic_id, start, end
-    )
-    refunds = await payments_repository.refunds_of(session, [p.id for p in found])
+    found = await payments.payments_for_appointments_between(session, clinic_id, start, end)
+    refunds = await payments.refunds_of(session, [p.id for p in found])
     return tz, [(p, [r for r in refunds if r.payment_id == p.id]) for p in found]
 
 
@@ -493,22 +495,24 @@ async def reconcile(
     A record that cannot be checked (the gateway unreachable or too slow) is listed as
     unchecked, never passed over in silence; the others are still checked."""
     async with transaction(peers.sessions) as session:
-        open_ids = await payments_repository.unsettled_payment_ids(session, settled_after)
-        stranded_ids = await payments_repository.paid_without_booking_ids(session)
-        refund_ids = await payments_repository.pending_refund_ids(session, settled_after)
-        paid_ids = (
-            await payments_repository.succeeded_payment_ids(session, refunds_since)
-            if refunds_since is not None
-            else []
-        )
+        records = await payments.open_records(session, settled_after, refunds_since)
     checks: list[tuple[str, Callable[[], Awaitable[list[Mismatch]]]]] = [
         *(
             (f"payment {i}", partial(_reconcile_open, peers, i, fix, abandon_after))
-            for i in open_ids
+            for i in records.unsettled
         ),
-        *((f"payment {i}", partial(_reconcile_stranded, peers, i, fix)) for i in stranded_ids),
-        *((f"refund {i}", partial(_reconcile_refund, peers, i, fix)) for i in refund_ids),
-        *((f"payment {i}", partial(_reconcile_refunds, peers, i, fix)) for i in paid_ids),
+        *(
+            (f"payment {i}", partial(_reconcile_stranded, peers, i, fix))
+            for i in records.paid_without_booking
+        ),
+        *(
+            (f"refund {i}", partial(_reconcile_refund, peers, i, fix))
+            for i in records.pending_refunds
+        ),
+        *(
+            (f"payment {i}", partial(_reconcile_refunds, peers, i, fix))
+            for i in records.recently_paid
+        ),
     ]
     result = Reconciliation()
     failures_in_a_row = 0
@@ -553,7 +557,7 @@ async def _reconcile_refund(peers: Gateways, refund_id: uuid.UUID, fix: bool) ->
 
 async def _reconcile_refunds(peers: Gateways, payment_id: uuid.UUID, fix: bool) -> list[Mismatch]:
     async with transaction(peers.sessions) as session:
-        payment = await payments_repository.get_payment(session, payment_id, for_update=True)
+        payment = await payments.get_payment(session, payment_id, for_update=True)
         if payment is None or payment.status != PaymentStatus.SUCCEEDED:
             return []
         with peers.gateway.time_budget():  # the payment's row is locked meanwhile
@@ -577,8 +581,8 @@ async def _reconcile_open(
     peers: Gateways, payment_id: uuid.UUID, fix: bool, abandon_after: timedelta
 ) -> list[Mismatch]:
     async with transaction(peers.sessions) as session:
-        payment = await payments_repository.get_payment(session, payment_id, for_update=True)
-        if payment is None or payment.status not in UNSETTLED:
+        payment = await payments.get_payment(session, payment_id, for_update=True)
+        if payment is None or not payments.is_unsettled(payment):
             return []
         with peers.gateway.time_budget():  # the payment's row is locked meanwhile
             return await _compare_open(session, peers, payment, fix, abandon_after)
@@ -598,11 +602,9 @@ async def _compare_open(
         if fix:
             await settle(session, peers, payment, seen)
         return [Mismatch(subject, ours, seen.status, "record the gateway's", fix)]
-    appointment = await booking_repository.get_appointment(session, payment.appointment_id)
-    now = await booking_repository.database_now(session)
-    assert appointment is not None
-    stale = now - payment.updated_at > abandon_after
-    if not stale or booking.current_status(appointment, now) is Status.HELD:
+    booked = await booking.appointment_of_payment(session, payment.appointment_id)
+    stale = booked.now - payment.updated_at > abandon_after
+    if not stale or booked.status is Status.HELD:
         return []
     ours = payment.status
     if fix:
@@ -618,7 +620,7 @@ async def _compare_open(
 
 async def _reconcile_stranded(peers: Gateways, payment_id: uuid.UUID, fix: bool) -> list[Mismatch]:
     async with transaction(peers.sessions) as session:
-        payment = await payments_repository.get_payment(session, payment_id, for_update=True)
+        payment = await payments.get_payment(session, payment_id, for_update=True)
         if payment is None or payment.status != PaymentStatus.SUCCEEDED:
             return []
         outcome = await honour(session, peers, payment) if fix else None
@@ -637,7 +639,7 @@ async def _payment_for(
     session: AsyncSession, actor: Actor, payment_id: uuid.UUID, *, to_book: bool = False
 ) -> Payment:
     """The payment, locked, if the actor may see its booking; the same 404 otherwise."""
-    payment = await payments_repository.get_payment(session, payment_id, for_update=True)
+    payment = await payments.get_payment(session, payment_id, for_update=True)
     if payment is not None:
         try:
             await booking.view_appointment(session, payment.appointment_id, actor, to_book=to_book)
@@ -664,12 +666,11 @@ async def _checkout(
     payment: Payment,
     seen: GatewayPayment | None = None,
 ) -> Checkout:
-    appointment = await booking_repository.get_appointment(session, payment.appointment_id)
-    assert appointment is not None
-    now = await booking_repository.database_now(session)
-    refunds = list(await payments_repository.refunds_of(session, [payment.id]))
-    payable = payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED) and (
-        booking.current_status(appointment, now) is Status.HELD
+    booked = await booking.appointment_of_payment(session, payment.appointment_id)
+    refunds = list(await payments.refunds_of(session, [payment.id]))
+    payable = (
+        payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED)
+        and booked.status is Status.HELD
     )
     card_fields = None
     if payable:
@@ -679,8 +680,8 @@ async def _checkout(
             )
         except GatewayError as error:
             raise payments.unavailable(error) from error
-    secret = seen.client_secret if seen is not None and payment.status in UNSETTLED else None
-    return Checkout(payment, appointment, now, secret, card_fields, refunds)
+    secret = seen.client_secret if seen is not None and payments.is_unsettled(payment) else None
+    return Checkout(payment, booked, secret, card_fields, refunds)
 
 
 def _succeeded(payment: Payment) -> bool:
@@ -707,7 +708,7 @@ def _refund_plan(
 async def _lock_payments(session: AsyncSession, appointment_id: uuid.UUID) -> None:
     """A booking's payments are locked before its booking locks, as paying takes them (ADR
     0010); _refund_per_policy then reads the same rows, already ours."""
-    await payments_repository.payments_for_booking(session, appointment_id, for_update=True)
+    await payments.payments_for_booking(session, appointment_id, for_update=True)
 
 
 async def _refund_per_policy(
@@ -717,7 +718,7 @@ async def _refund_per_policy(
     deposit: int,
     reason: RefundReason,
 ) -> list[Refund]:
-    found = await payments_repository.payments_for_booking(session, appointment_id, for_update=True)
+    found = await payments.payments_for_booking(session, appointment_id, for_update=True)
     return [
         await payments.request_refund(
             session, peers.sessions, peers.gateway, payment, RefundRequest(due, reason)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.clinics import repository
-from medbook.clinics.models import Clinic
+from medbook.clinics.models import Clinic, Practitioner, Service
 from medbook.scheduling import Interval, WeeklyRule, working_windows
 
 # Local dates differ from UTC dates by less than a day either way.
@@ -106,3 +106,40 @@ def _valid_during(rule: WeeklyRule, start: datetime, end: datetime, tz: ZoneInfo
     """Is the line in force on some local day of the period (whatever its weekday)?"""
     first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
     return rule.valid_from <= last and (rule.valid_until is None or rule.valid_until >= first)
+
+
+# What other domains read of clinics, practitioners and services: they ask here, never the
+# repository, so the SQL stays this domain's own.
+
+
+async def get_clinic(session: AsyncSession, clinic_id: uuid.UUID) -> Clinic | None:
+    return await repository.get_clinic(session, clinic_id)
+
+
+async def list_clinics(session: AsyncSession) -> Sequence[Clinic]:
+    return await repository.list_clinics(session)
+
+
+async def get_practitioner(
+    session: AsyncSession, practitioner_id: uuid.UUID
+) -> Practitioner | None:
+    return await repository.get_practitioner(session, practitioner_id)
+
+
+async def list_practitioners(
+    session: AsyncSession, clinic_id: uuid.UUID | None = None, service_id: uuid.UUID | None = None
+) -> Sequence[Practitioner]:
+    """Active practitioners (working at the clinic, offering the service, if given), by name."""
+    return await repository.list_practitioners(session, clinic_id, service_id)
+
+
+async def get_service(session: AsyncSession, service_id: uuid.UUID) -> Service | None:
+    return await repository.get_service(session, service_id)
+
+
+async def booking_target(
+    session: AsyncSession, clinic_id: uuid.UUID, practitioner_id: uuid.UUID, service_id: uuid.UUID
+) -> tuple[Clinic, Practitioner, Service, bool, datetime] | None:
+    """Clinic, practitioner, service, whether the practitioner offers it, and now(), in one
+    round trip (the booking path); None when any of the three does not exist."""
+    return await repository.booking_target(session, clinic_id, practitioner_id, service_id)

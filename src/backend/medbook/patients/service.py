@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
@@ -208,3 +209,22 @@ async def known_at(session: AsyncSession, staff: StaffPrincipal, patient_id: uui
     if clinics is None:
         return True
     return patient_id in await repository.booked_at(session, [patient_id], clinics)
+
+
+# What other domains read of patients: they ask here, never the repository.
+
+
+async def patient_exists(session: AsyncSession, patient_id: uuid.UUID) -> bool:
+    return await repository.patient_exists(session, patient_id)
+
+
+async def patients_by_ids(
+    session: AsyncSession, patient_ids: Collection[uuid.UUID]
+) -> Sequence[Patient]:
+    """The patients with these ids, in one query."""
+    return await repository.patients_by_ids(session, patient_ids)
+
+
+async def has_contact_details(session: AsyncSession, patient_id: uuid.UUID) -> bool:
+    """Does the patient's record have the name and phone number a booking needs?"""
+    return await repository.has_contact_details(session, patient_id)

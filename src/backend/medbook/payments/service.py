@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -324,3 +324,93 @@ async def record_made_elsewhere(
         log.error("payment %s: refunds exceed the amount paid; check them by hand", payment.id)
     payment.refunded_cents = min(refunded, payment.amount_cents)
     await repository.touch(session, payment)
+
+
+# What checkout reads of payments: it asks here, never the repository.
+
+
+def is_unsettled(payment: Payment) -> bool:
+    """Still open at the gateway: waiting for a card, for the bank's check, or for another
+    card after a decline."""
+    return payment.status in repository.UNSETTLED
+
+
+async def get_payment(
+    session: AsyncSession, payment_id: uuid.UUID, *, for_update: bool = False
+) -> Payment | None:
+    return await repository.get_payment(session, payment_id, for_update=for_update)
+
+
+async def payment_status(session: AsyncSession, payment_id: uuid.UUID) -> str | None:
+    """The payment's status as last committed, without locking or loading the row."""
+    return await repository.payment_status(session, payment_id)
+
+
+async def live_payment(
+    session: AsyncSession, appointment_id: uuid.UUID, *, for_update: bool = False
+) -> Payment | None:
+    """The booking's payment that is not cancelled (there is at most one)."""
+    return await repository.live_payment(session, appointment_id, for_update=for_update)
+
+
+async def payments_for_booking(
+    session: AsyncSession, appointment_id: uuid.UUID, *, for_update: bool = False
+) -> Sequence[Payment]:
+    """Every payment made for this booking, including for the times it was moved from."""
+    return await repository.payments_for_booking(session, appointment_id, for_update=for_update)
+
+
+async def payments_for_appointments_between(
+    session: AsyncSession, clinic_id: uuid.UUID, start: datetime, end: datetime
+) -> Sequence[Payment]:
+    """Payments of the clinic's bookings that start in [start, end): the desk's day."""
+    return await repository.payments_for_appointments_between(session, clinic_id, start, end)
+
+
+async def refunds_of(session: AsyncSession, payment_ids: Sequence[uuid.UUID]) -> Sequence[Refund]:
+    return await repository.refunds_of(session, payment_ids)
+
+
+async def record_event(session: AsyncSession, gateway: str, event_id: str, event_type: str) -> bool:
+    """Note a webhook event as seen; False when it was already (a redelivery or a replay)."""
+    return await repository.record_event(session, gateway, event_id, event_type)
+
+
+async def payment_by_reference(
+    session: AsyncSession, gateway: str, reference: str, *, for_update: bool = False
+) -> Payment | None:
+    return await repository.payment_by_reference(session, gateway, reference, for_update=for_update)
+
+
+async def link_event(
+    session: AsyncSession, gateway: str, event_id: str, payment_id: uuid.UUID
+) -> None:
+    """Note which payment a webhook event was about."""
+    await repository.link_event(session, gateway, event_id, payment_id)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRecords:
+    """What reconciliation compares with the gateway, by id."""
+
+    unsettled: Sequence[uuid.UUID]  # payments open at the gateway, untouched for a while
+    paid_without_booking: Sequence[uuid.UUID]  # succeeded, yet neither confirmed nor refunded
+    pending_refunds: Sequence[uuid.UUID]  # recorded, not yet made, untouched for a while
+    recently_paid: Sequence[uuid.UUID]  # succeeded in the period asked for (else none)
+
+
+async def open_records(
+    session: AsyncSession, settled_after: timedelta, refunds_since: timedelta | None
+) -> OpenRecords:
+    """The records to compare with the gateway: those changed less than `settled_after` ago
+    are left alone; with `refunds_since`, also each payment that went through in that time."""
+    return OpenRecords(
+        unsettled=await repository.unsettled_payment_ids(session, settled_after),
+        paid_without_booking=await repository.paid_without_booking_ids(session),
+        pending_refunds=await repository.pending_refund_ids(session, settled_after),
+        recently_paid=(
+            await repository.succeeded_payment_ids(session, refunds_since)
+            if refunds_since is not None
+            else []
+        ),
+    )
