@@ -21,6 +21,7 @@ from medbook.booking.schemas import (
     AvailabilityOut,
     BlockIn,
     BookingDay,
+    CheckoutDetailsIn,
     ClinicDayOut,
     ClinicPeriodOut,
     ConfirmIn,
@@ -33,7 +34,7 @@ from medbook.booking.schemas import (
     SlotOut,
     WalkInIn,
 )
-from medbook.booking.service import AppointmentView, ClinicBook
+from medbook.booking.service import AppointmentView, CheckoutDetails, ClinicBook
 from medbook.deps import AppSettings, DbSession, IdempotencyKey
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.idempotency.service import run_once
@@ -49,6 +50,12 @@ FromDay = Annotated[
     BookingDay, Query(alias="from", description="First local day, e.g. 2026-12-01.")
 ]
 ToDay = Annotated[BookingDay, Query(alias="to", description="Last local day (inclusive).")]
+
+
+def checkout_details(body: CheckoutDetailsIn) -> CheckoutDetails:
+    """What the patient gave at checkout, as the booking rules take it."""
+    contact = body.patient.to_contact() if body.patient is not None else None
+    return CheckoutDetails(contact, body.visit_reason, body.privacy_consent)
 
 
 def shown(view: AppointmentView) -> AppointmentOut:
@@ -191,7 +198,7 @@ async def confirm_hold(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> AppointmentOut:
-        row = await service.confirm_hold(session, hold_id, actor, body.details())
+        row = await service.confirm_hold(session, hold_id, actor, checkout_details(body))
         return await shown_now(session, row)
 
     return await idempotent(
@@ -382,7 +389,9 @@ async def walk_in(
         target = await service.resolve_target(
             session, body.clinic_id, body.practitioner_id, body.service_id
         )
-        row = await service.walk_in(session, staff, target, body.walk_in_patient(), body.start)
+        patient = body.patient.to_contact() if body.patient is not None else body.patient_id
+        assert patient is not None  # WalkInIn has one or the other
+        row = await service.walk_in(session, staff, target, patient, body.start)
         return await shown_now(session, row)
 
     key = Actor(staff=staff).key

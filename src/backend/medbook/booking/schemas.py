@@ -12,11 +12,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, model_validator
 
 from medbook.booking.models import Appointment
-from medbook.booking.service import CheckoutDetails
 from medbook.kernel.statuses import Status
 from medbook.patients.models import Patient
 from medbook.patients.schemas import ContactIn, PatientSummaryOut
-from medbook.patients.service import ContactDetails
 from medbook.schemas import Day, Instant, MultiLine, StrictModel
 
 BookingDay = Day
@@ -58,13 +56,6 @@ class CheckoutDetailsIn(StrictModel):
         "staff may send true to record a consent the patient gave at the desk.",
     )
 
-    def details(self) -> CheckoutDetails:
-        return CheckoutDetails(
-            self.patient.to_contact() if self.patient else None,
-            self.visit_reason,
-            self.privacy_consent,
-        )
-
 
 class ConfirmIn(CheckoutDetailsIn):
     """Confirm a hold paid at the clinic."""
@@ -99,12 +90,6 @@ class WalkInIn(StrictModel):
         if (self.patient_id is None) == (self.patient is None):
             raise ValueError("give either patient_id (a patient on record) or patient (a new one)")
         return self
-
-    def walk_in_patient(self) -> uuid.UUID | ContactDetails:
-        if self.patient_id is not None:
-            return self.patient_id
-        assert self.patient is not None
-        return self.patient.to_contact()
 
 
 class BlockIn(StrictModel):
