@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
@@ -167,11 +167,38 @@ class HoldTerms:
     max_live_holds: int  # per holder, this one included
 
 
-@lru_cache(maxsize=32)
-def _insert_locked(keys: tuple[str, ...], hold: bool) -> Executable:
+@dataclass(frozen=True, slots=True)
+class NewAppointment:
+    """A row to insert: an appointment, a hold (with its holder) or a block of time."""
+
+    kind: str  # appointment or block
+    status: Status
+    clinic_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    blocked: Range[datetime]  # the visit with its buffers: what the exclusion constraints compare
+    source: str  # online, staff or walk_in
+    room_id: uuid.UUID | None = None
+    service_id: uuid.UUID | None = None  # None only for a block
+    patient_id: uuid.UUID | None = None
+    holder: str | None = None  # a hold's: who holds it (patient:<id> or staff:<id>)
+    note: str = ""
+    rescheduled_from_id: uuid.UUID | None = None
+
+    @property
+    def owner(self) -> TimeOwner:
+        return TimeOwner(self.practitioner_id, self.room_id)
+
+
+_NEW_APPOINTMENT_COLUMNS = tuple(field.name for field in fields(NewAppointment))
+
+
+@lru_cache(maxsize=2)
+def _insert_locked(hold: bool) -> Executable:
     columns = Appointment.__table__.c
-    names = list(keys)
-    values: list[Any] = [bindparam(key, type_=columns[key].type) for key in keys]
+    names = list(_NEW_APPOINTMENT_COLUMNS)
+    values: list[Any] = [bindparam(name, type_=columns[name].type) for name in names]
     source = select(*values).select_from(_LOCKS_TAKEN)
     if hold:
         names.append("hold_expires_at")
@@ -185,7 +212,7 @@ def _insert_locked(keys: tuple[str, ...], hold: bool) -> Executable:
 
 
 async def insert_appointment(
-    session: AsyncSession, values: dict[str, Any], hold: HoldTerms | None = None
+    session: AsyncSession, row: NewAppointment, hold: HoldTerms | None = None
 ) -> Appointment | None:
     """Take the booking locks of the row's practitioner and room and insert it, in one
     statement: a racer that loses holds the locks only until its refusal is rolled back.
@@ -194,14 +221,14 @@ async def insert_appointment(
     in the same statement, and None means they already reach the cap (nothing is written).
     Count only under the holder's lock (lock_holder), so the count sees every earlier hold.
     """
-    owner = TimeOwner(values["practitioner_id"], values.get("room_id"))
-    parameters = {**values, "lock_names": lock_names(owner)}
+    parameters: dict[str, object] = {name: getattr(row, name) for name in _NEW_APPOINTMENT_COLUMNS}
+    parameters["lock_names"] = lock_names(row.owner)
     if hold is not None:
         parameters |= {
             "hold_ttl_seconds": hold.ttl_seconds,
             "max_live_holds": hold.max_live_holds,
         }
-    statement = _insert_locked(tuple(sorted(values)), hold is not None)
+    statement = _insert_locked(hold is not None)
     appointment: Appointment | None = (await session.scalars(statement, parameters)).one_or_none()
     return appointment
 
@@ -252,13 +279,29 @@ def _status_update(keys: tuple[str, ...]) -> Update:
 
 
 async def set_status(
-    session: AsyncSession, appointment: Appointment, status: Status, **values: Any
+    session: AsyncSession,
+    appointment: Appointment,
+    status: Status,
+    *,
+    late_cancellation: bool | None = None,
+    note: str | None = None,
 ) -> None:
-    """Write the new status (and any other changes)."""
-    await set_columns(session, appointment, status=status, **values)
+    """Write the new status, and for a cancellation whether it was late and why."""
+    changes: dict[str, object] = {"status": status}
+    if late_cancellation is not None:
+        changes["late_cancellation"] = late_cancellation
+    if note is not None:
+        changes["note"] = note
+    await _write(session, appointment, changes)
 
 
-async def set_columns(session: AsyncSession, appointment: Appointment, **changes: Any) -> None:
+async def set_visit_reason(session: AsyncSession, appointment: Appointment, reason: str) -> None:
+    await _write(session, appointment, {"visit_reason": reason})
+
+
+async def _write(
+    session: AsyncSession, appointment: Appointment, changes: dict[str, object]
+) -> None:
     """Write the changes, and show them on the loaded object without reading the row back: the
     values are known, and updated_at is this transaction's now()."""
     keys = tuple(sorted(changes))

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects.postgresql import Range
@@ -44,7 +43,7 @@ from medbook.booking.errors import (
     WorksElsewhereThenError,
 )
 from medbook.booking.models import Appointment
-from medbook.booking.repository import HoldTerms, TimeOwner
+from medbook.booking.repository import HoldTerms, NewAppointment, TimeOwner
 from medbook.booking.states import Action, InvalidTransitionError, next_status
 from medbook.clinics import service as clinics_service
 from medbook.clinics.models import Clinic, Practitioner, Service
@@ -199,7 +198,7 @@ async def _lock_time(session: AsyncSession, *owners: TimeOwner) -> None:
 
 async def _take_time(
     session: AsyncSession,
-    values: dict[str, Any],
+    row: NewAppointment,
     *,
     stale_holds: bool = True,
     hold: HoldTerms | None = None,
@@ -211,16 +210,15 @@ async def _take_time(
     marked expired first, under the locks. Without them, taking the locks and inserting are
     one statement, so a racer that loses holds the locks for the shortest time.
     """
-    blocked: Range[datetime] = values["blocked"]
-    owner = TimeOwner(values["practitioner_id"], values.get("room_id"))
+    owner = row.owner
     # No savepoint: a refused insert ends the request, and its transaction rolls back whole.
     try:
         if stale_holds:
             await repository.lock_time(session, owner)
             await repository.expire_stale_holds(
-                session, owner.practitioner_id, owner.room_id, blocked
+                session, owner.practitioner_id, owner.room_id, row.blocked
             )
-        appointment = await repository.insert_appointment(session, values, hold)
+        appointment = await repository.insert_appointment(session, row, hold)
     except IntegrityError as error:
         if sqlstate(error) == EXCLUSION_VIOLATION:
             raise SlotTakenError("That time was just taken. Please choose another time.") from error
@@ -280,20 +278,20 @@ async def place_hold(
     await repository.lock_holder(session, actor.key)
     return await _take_time(
         session,
-        {
-            "kind": "appointment",
-            "status": Status.HELD,
-            "clinic_id": target.clinic.id,
-            "practitioner_id": target.practitioner.id,
-            "room_id": room_id,
-            "service_id": target.service.id,
-            "starts_at": start,
-            "ends_at": start + timedelta(minutes=target.service.duration_minutes),
-            "blocked": Range(blocked.start, blocked.end, bounds="[)"),
-            "patient_id": patient_id,
-            "holder": actor.key,
-            "source": "staff" if actor.is_staff else "online",
-        },
+        NewAppointment(
+            kind="appointment",
+            status=Status.HELD,
+            clinic_id=target.clinic.id,
+            practitioner_id=target.practitioner.id,
+            room_id=room_id,
+            service_id=target.service.id,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=target.service.duration_minutes),
+            blocked=Range(blocked.start, blocked.end, bounds="[)"),
+            patient_id=patient_id,
+            holder=actor.key,
+            source="staff" if actor.is_staff else "online",
+        ),
         stale_holds=stale,
         hold=HoldTerms(hold_ttl_seconds, max_live_holds),
     )
@@ -369,10 +367,20 @@ def _allowed(status: Status, action: Action) -> Status:
 
 
 async def _transition(
-    session: AsyncSession, appointment: Appointment, action: Action, now: datetime, **values: Any
+    session: AsyncSession,
+    appointment: Appointment,
+    action: Action,
+    now: datetime,
+    *,
+    late_cancellation: bool | None = None,
+    note: str | None = None,
 ) -> Appointment:
+    """Move the appointment on by `action`, if the state machine allows it; a cancellation
+    also records whether it was late, and why."""
     new_status = _allowed(current_status(appointment, now), action)
-    await repository.set_status(session, appointment, new_status, **values)
+    await repository.set_status(
+        session, appointment, new_status, late_cancellation=late_cancellation, note=note
+    )
     return appointment
 
 
@@ -470,7 +478,7 @@ async def take_checkout_details(
         session, patient_id, given=details.privacy_consent, by_staff=actor.is_staff
     )
     if details.visit_reason:
-        await repository.set_columns(session, appointment, visit_reason=details.visit_reason)
+        await repository.set_visit_reason(session, appointment, details.visit_reason)
 
 
 class PaidOutcome(StrEnum):
@@ -611,20 +619,20 @@ async def reschedule_appointment(
     )
     old = await _locked_again(session, old)
     _allowed(current_status(old, now), Action.RESCHEDULE)
-    new_values = {
-        "kind": "appointment",
-        "status": Status.CONFIRMED,
-        "clinic_id": target.clinic.id,
-        "practitioner_id": target.practitioner.id,
-        "room_id": room_id,
-        "service_id": target.service.id,
-        "patient_id": old.patient_id,
-        "starts_at": new_start,
-        "ends_at": new_start + timedelta(minutes=target.service.duration_minutes),
-        "blocked": Range(blocked.start, blocked.end, bounds="[)"),
-        "source": old.source,
-        "rescheduled_from_id": old.id,
-    }
+    moved = NewAppointment(
+        kind="appointment",
+        status=Status.CONFIRMED,
+        clinic_id=target.clinic.id,
+        practitioner_id=target.practitioner.id,
+        room_id=room_id,
+        service_id=target.service.id,
+        patient_id=old.patient_id,
+        starts_at=new_start,
+        ends_at=new_start + timedelta(minutes=target.service.duration_minutes),
+        blocked=Range(blocked.start, blocked.end, bounds="[)"),
+        source=old.source,
+        rescheduled_from_id=old.id,
+    )
     old_blocked = Interval(old.blocked.lower, old.blocked.upper)  # type: ignore[arg-type]
     shares_owner = old.practitioner_id == target.practitioner.id or (
         old.room_id is not None and old.room_id == room_id
@@ -633,8 +641,8 @@ async def reschedule_appointment(
         # The new time overlaps the old one: the old must step aside first, inside this
         # same transaction, or the constraint would see the patient clash with themself.
         await _transition(session, old, Action.RESCHEDULE, now)
-        return await _take_time(session, new_values, stale_holds=stale)
-    new = await _take_time(session, new_values, stale_holds=stale)
+        return await _take_time(session, moved, stale_holds=stale)
+    new = await _take_time(session, moved, stale_holds=stale)
     await _transition(session, old, Action.RESCHEDULE, now)
     return new
 
@@ -700,19 +708,19 @@ async def walk_in(
     )
     return await _take_time(
         session,
-        {
-            "kind": "appointment",
-            "status": Status.CHECKED_IN if arrived else Status.CONFIRMED,
-            "clinic_id": target.clinic.id,
-            "practitioner_id": target.practitioner.id,
-            "room_id": room_id,
-            "service_id": service.id,
-            "patient_id": patient_id,
-            "starts_at": start,
-            "ends_at": end,
-            "blocked": Range(blocked.start, blocked.end, bounds="[)"),
-            "source": "walk_in" if arrived else "staff",
-        },
+        NewAppointment(
+            kind="appointment",
+            status=Status.CHECKED_IN if arrived else Status.CONFIRMED,
+            clinic_id=target.clinic.id,
+            practitioner_id=target.practitioner.id,
+            room_id=room_id,
+            service_id=service.id,
+            patient_id=patient_id,
+            starts_at=start,
+            ends_at=end,
+            blocked=Range(blocked.start, blocked.end, bounds="[)"),
+            source="walk_in" if arrived else "staff",
+        ),
         stale_holds=schedule.stale_hold_in(target.practitioner.id, room_id, blocked),
     )
 
@@ -745,17 +753,17 @@ async def block_time(
     await _require_only_this_clinics_time(session, clinic_id, practitioner_id, start, end)
     return await _take_time(
         session,
-        {
-            "kind": "block",
-            "status": Status.BLOCKED,
-            "clinic_id": clinic_id,
-            "practitioner_id": practitioner_id,
-            "starts_at": start,
-            "ends_at": end,
-            "blocked": Range(start, end, bounds="[)"),
-            "source": "staff",
-            "note": reason,
-        },
+        NewAppointment(
+            kind="block",
+            status=Status.BLOCKED,
+            clinic_id=clinic_id,
+            practitioner_id=practitioner_id,
+            starts_at=start,
+            ends_at=end,
+            blocked=Range(start, end, bounds="[)"),
+            source="staff",
+            note=reason,
+        ),
     )
 
 
