@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from medbook.db import transaction
 from medbook.kernel.statuses import Status
-from medbook.realtime.changes import Change
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,24 @@ async def expire_due_holds(session: AsyncSession) -> tuple[int, datetime | None,
     return expired, due.due, due.seconds
 
 
+class HoldChange(Protocol):
+    """What the worker reads of a change on the feed. The feed (realtime, which sits above
+    booking) hands its own Change rows, which have these and more."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def hold_expires_at(self) -> datetime | None: ...
+
+
 class HoldExpiry:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._wake = asyncio.Event()
         self._next_due: datetime | None = None
 
-    def notice(self, changes: list[Change]) -> None:
+    def notice(self, changes: Sequence[HoldChange]) -> None:
         """A hub watcher: wake early for a new hold that runs out before the one awaited."""
         for change in changes:
             expires = change.hold_expires_at
