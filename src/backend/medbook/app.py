@@ -37,7 +37,7 @@ from medbook.outbound import outbound_client
 from medbook.patients.routes import router as patients_router
 from medbook.patients.routes import staff_router as patients_staff_router
 from medbook.payments.gateway import PaymentGateway
-from medbook.payments.stripe_gateway import StripeGateway
+from medbook.payments.service import configured_gateway
 from medbook.privacy.routes import router as privacy_router
 from medbook.realtime.hub import Hub
 from medbook.realtime.routes import router as realtime_router
@@ -61,15 +61,7 @@ def singpass_config(settings: Settings) -> SingpassConfig:
 
 
 def payment_gateway(settings: Settings, outbound: httpx.AsyncClient) -> PaymentGateway:
-    return StripeGateway(
-        api_base=settings.payment_api_base,
-        secret_key=settings.stripe_secret_key,
-        publishable_key=settings.stripe_publishable_key,
-        webhook_secret=settings.stripe_webhook_secret,
-        js_url=settings.payment_js_url,
-        http=outbound,
-        timeout_seconds=settings.payment_gateway_timeout_seconds,
-    )
+    return configured_gateway(settings, outbound)
 
 
 @asynccontextmanager

@@ -11,6 +11,7 @@ import typer
 from medbook.checkout.service import Gateways, Reconciliation, reconcile
 from medbook.db import create_engine, database_url, session_factory
 from medbook.outbound import outbound_client
+from medbook.payments.service import configured_gateway
 from medbook.settings import get_settings
 
 payments_app = typer.Typer(help="Payments: reconcile our records with the gateway.")
@@ -39,15 +40,13 @@ def reconcile_command(
     unpaid payments long abandoned, and (with --refunds-since-days) refunds made at the
     gateway that we have no record of. Exit 1 when something was found and not fixed, 2 when
     some records could not be checked (the gateway unreachable or too slow: they are listed)."""
-    from medbook.app import payment_gateway
-
     settings = get_settings()
 
     async def run() -> Reconciliation:
         engine = create_engine(database_url(), settings)
         outbound = outbound_client(settings)
         try:
-            peers = Gateways(payment_gateway(settings, outbound), session_factory(engine))
+            peers = Gateways(configured_gateway(settings, outbound), session_factory(engine))
             return await reconcile(
                 peers,
                 fix=fix,

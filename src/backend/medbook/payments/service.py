@@ -15,6 +15,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from medbook.db import after_commit, transaction
@@ -33,6 +34,8 @@ from medbook.payments.gateway import (
     RefundRefusedError,
 )
 from medbook.payments.models import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
+from medbook.payments.stripe_gateway import StripeGateway
+from medbook.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -413,4 +416,18 @@ async def open_records(
             if refunds_since is not None
             else []
         ),
+    )
+
+
+def configured_gateway(settings: Settings, outbound: httpx.AsyncClient) -> PaymentGateway:
+    """The gateway the settings point at (Stripe; localstripe in tests and development), for
+    the API and the operators' commands alike."""
+    return StripeGateway(
+        api_base=settings.payment_api_base,
+        secret_key=settings.stripe_secret_key,
+        publishable_key=settings.stripe_publishable_key,
+        webhook_secret=settings.stripe_webhook_secret,
+        js_url=settings.payment_js_url,
+        http=outbound,
+        timeout_seconds=settings.payment_gateway_timeout_seconds,
     )
