@@ -13,13 +13,11 @@ from fastapi import FastAPI
 from medbook import __version__
 from medbook.api_contract import install_api_contract
 from medbook.api_docs import install_api_docs
-from medbook.background import start_background_jobs
 from medbook.booking.routes import router as booking_router
 from medbook.booking.routes import staff_router
 from medbook.boundary import InputBoundary
 from medbook.checkout.routes import router as checkout_router
 from medbook.checkout.routes import staff_router as checkout_staff_router
-from medbook.checkout.service import Gateways
 from medbook.clinics.admin_routes import router as clinics_admin_router
 from medbook.clinics.routes import router as clinics_router
 from medbook.data_key import DataKey
@@ -99,10 +97,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         heartbeat_seconds=settings.ws_heartbeat_seconds,
     )
     app.state.hub = hub
+    # Background work (reconciliation, pruning, hold-expiry announcements) is `medbook
+    # worker`'s: this process only serves requests.
     await hub.start()
-    background = start_background_jobs(
-        settings, app.state.sessions, hub, Gateways(app.state.gateway, app.state.sessions)
-    )
     log.debug(
         "ready: pool %d+%d, hold %d s, rate limits in %s",
         settings.db_pool_size,
@@ -115,7 +112,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await background.stop()
         await hub.stop()
         await engine.dispose()
         await outbound.aclose()

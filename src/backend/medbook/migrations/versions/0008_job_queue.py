@@ -43,13 +43,18 @@ BEGIN
     END LOOP;
 END $$
 """
-TYPES = ("procrastinate_job_to_defer_v1", "procrastinate_job_event_type", "procrastinate_job_status")
+TYPES = (
+    "procrastinate_job_to_defer_v1",
+    "procrastinate_job_event_type",
+    "procrastinate_job_status",
+)
 
 
 def _execute_script(sql: str) -> None:
     # Many statements with dollar-quoted bodies: sent whole through asyncpg's simple query
     # protocol (no parameters), in the migration's transaction.
     driver = op.get_bind().connection.driver_connection
+    assert driver is not None
     await_only(driver.execute(sql))
 
 

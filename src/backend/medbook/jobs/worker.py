@@ -1,0 +1,92 @@
+"""`medbook worker`: runs the queue's jobs and, in one process of the deployment, announces
+hold expiries. Any number may run, on any number of machines; all state is in PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from psycopg_pool import AsyncConnectionPool
+
+from medbook.booking.tasks import announce_hold_expiries
+from medbook.checkout.service import Gateways
+from medbook.db import create_engine, libpq_url, session_factory
+from medbook.jobs.app import jobs
+from medbook.jobs.leader import lead
+from medbook.jobs.tasks import RESOURCES, WorkerResources, schedule
+from medbook.outbound import outbound_client
+from medbook.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HOLD_EXPIRY = "medbook.hold_expiry"
+# How long a stopping worker lets running jobs finish; then they are aborted and, for tasks
+# with retries, queued again.
+SHUTDOWN_GRACE_SECONDS = 30.0
+
+
+async def run_worker(
+    settings: Settings,
+    url: str,
+    *,
+    concurrency: int,
+    hold_expiry: bool,
+    queues: Iterable[str] | None = None,
+) -> None:
+    """Run until SIGINT or SIGTERM (procrastinate's handlers stop it gracefully)."""
+    from medbook.app import payment_gateway  # the API's own wiring of the gateway
+
+    schedule(settings)
+    engine = create_engine(url, settings, application_name="medbook-worker")
+    outbound = outbound_client(settings)
+    sessions = session_factory(engine)
+    found = WorkerResources(
+        settings=settings,
+        sessions=sessions,
+        gateways=Gateways(payment_gateway(settings, outbound), sessions),
+    )
+    pool = AsyncConnectionPool(
+        libpq_url(url),
+        min_size=1,
+        # Each running job's bookkeeping, the heartbeat, the periodic deferrer; procrastinate's
+        # LISTEN connection is its own.
+        max_size=concurrency + 3,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"application_name": "medbook-worker"},
+    )
+    announcer: asyncio.Task[None] | None = None
+    lead_engine = create_engine(url, settings, application_name="medbook-hold-expiry")
+    try:
+        await pool.open(wait=True, timeout=30)
+        async with jobs.open_async(pool=pool):
+            if hold_expiry:
+                announcer = asyncio.create_task(
+                    lead(lead_engine, HOLD_EXPIRY, announce_hold_expiries), name="hold-expiry"
+                )
+            log.info(
+                "worker started: %d job(s) at once, hold expiry %s",
+                concurrency,
+                "in the running" if hold_expiry else "left to other workers",
+            )
+            await jobs.run_worker_async(
+                # None: every queue (procrastinate's typing says Iterable only).
+                queues=list(queues) if queues else None,  # type: ignore[arg-type]
+                concurrency=concurrency,
+                additional_context={RESOURCES: found},
+                fetch_job_polling_interval=settings.job_poll_seconds,
+                update_heartbeat_interval=settings.job_heartbeat_seconds,
+                stalled_worker_timeout=settings.job_stalled_after_seconds,
+                shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
+            )
+    finally:
+        if announcer is not None:
+            announcer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await announcer
+        await pool.close()
+        await lead_engine.dispose()
+        await engine.dispose()
+        await outbound.aclose()
