@@ -23,7 +23,7 @@ from tests.auth import AppClient
 from tests.booking.helpers import hold, row
 from tests.factories import make_world
 from tests.jobs.conftest import eventually, marks
-from tests.jobs.tasks import slow
+from tests.jobs.tasks import record, slow
 from tests.live import WorkerProcess, start_worker, stop_worker
 
 # Quick enough for a test: a worker silent for 2 s is dead, and looked for every second.
@@ -218,3 +218,45 @@ async def test_one_worker_announces_hold_expiries_and_another_takes_over_when_it
     assert timedelta(0) <= late < timedelta(seconds=1)
     assert await session.scalar(LOCK_HOLDERS) == 1
     await session.commit()
+
+
+CUT_CONNECTIONS = text(
+    """
+    SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+     WHERE application_name IN ('medbook-worker', 'medbook-hold-expiry')
+    """
+)
+
+
+async def test_a_worker_whose_database_connections_are_cut_goes_on_working(
+    queue: AsyncSession, engine: AsyncEngine, database_url: str, tmp_path: Path, workers: list
+) -> None:
+    worker = await asyncio.to_thread(
+        start_worker,
+        database_url,
+        tmp_path / "worker.log",
+        module="tests.jobs.worker_main",
+        MEDBOOK_HOLD_EXPIRY_WORKER="true",
+        **FAST_RECOVERY,
+    )
+    workers.append(worker)
+    await asyncio.to_thread(worker.wait_for, LEADER)
+
+    assert await queue.scalar(CUT_CONNECTIONS) >= 3  # the pool's, the LISTEN, the lead's
+    await queue.commit()
+    async with session_factory(engine)() as request:
+        await defer(request, record, key="after the cut")
+        await request.commit()
+
+    await eventually(lambda: marks(queue, "after the cut"), seconds=30)
+
+    async def leads_again() -> bool:
+        return worker.log.count(LEADER) >= 2 and await queue.scalar(LOCK_HOLDERS) == 1
+
+    await eventually(leads_again, seconds=30)
+    await queue.commit()
+    assert worker.process.poll() is None
+    # Its log tells of the cut (with tracebacks, unlike the other tests' workers): stopped here.
+    workers.remove(worker)
+    await asyncio.to_thread(stop_worker, worker)
+    assert "medbook.hold_expiry: gave up the lead after a failure" in worker.log

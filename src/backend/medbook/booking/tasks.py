@@ -104,4 +104,7 @@ async def announce_hold_expiries(connection: AsyncConnection) -> None:
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     await driver.add_listener(NOTIFY_CHANNEL, expiry.wake)
+    # A lost connection has lost the lead too: look now (and fail), rather than at the next due
+    # hold, so this process is back in the running at once.
+    driver.add_termination_listener(expiry.wake)
     await expiry.run()

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Iterable
+from typing import Any
 
+from procrastinate.worker import Worker
 from psycopg_pool import AsyncConnectionPool
 
 from medbook.booking.tasks import announce_hold_expiries
@@ -25,6 +28,43 @@ HOLD_EXPIRY = "medbook.hold_expiry"
 # How long a stopping worker lets running jobs finish; then they are aborted and, for tasks
 # with retries, queued again.
 SHUTDOWN_GRACE_SECONDS = 30.0
+RESTART_LONGEST_PAUSE = 30.0
+
+
+async def _run_until_stopped(**options: Any) -> None:
+    """procrastinate's worker, started again whenever it stops without being asked to.
+
+    It stops by itself when one of its side tasks fails (its LISTEN connection or its
+    heartbeat lost with the database, say): the process must not then end quietly, leaving no
+    worker. A signal stops it for good."""
+    stopping = asyncio.Event()
+    current: Worker | None = None
+
+    def stop() -> None:
+        stopping.set()
+        if current is not None:
+            current.stop()  # type: ignore[no-untyped-call]
+
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop)
+    jobs.perform_import_paths()  # type: ignore[no-untyped-call]
+    failures = 0
+    try:
+        while not stopping.is_set():
+            current = Worker(app=jobs, install_signal_handlers=False, **options)
+            await current.run()  # type: ignore[no-untyped-call]
+            if stopping.is_set():
+                return
+            failures += 1
+            pause = min(2.0**failures, RESTART_LONGEST_PAUSE)
+            log.warning("the job worker stopped by itself; starting it again in %.0f s", pause)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):
+                    await stopping.wait()
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
 
 
 async def run_worker(
@@ -35,7 +75,7 @@ async def run_worker(
     hold_expiry: bool,
     queues: Iterable[str] | None = None,
 ) -> None:
-    """Run until SIGINT or SIGTERM (procrastinate's handlers stop it gracefully)."""
+    """Run until SIGINT or SIGTERM, which stop it gracefully (running jobs may finish)."""
     from medbook.app import payment_gateway  # the API's own wiring of the gateway
 
     schedule(settings)
@@ -71,9 +111,8 @@ async def run_worker(
                 concurrency,
                 "in the running" if hold_expiry else "left to other workers",
             )
-            await jobs.run_worker_async(
-                # None: every queue (procrastinate's typing says Iterable only).
-                queues=list(queues) if queues else None,  # type: ignore[arg-type]
+            await _run_until_stopped(
+                queues=list(queues) if queues else None,
                 concurrency=concurrency,
                 additional_context={RESOURCES: found},
                 fetch_job_polling_interval=settings.job_poll_seconds,
