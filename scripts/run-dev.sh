@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: the platform on localhost with its local peers.
 # MockPass (Singpass legacy v2, with its persona picker) on :5156, localstripe (the payment
-# gateway's stand-in, with its card fields) on :8420, then the API on :8000.
-# Stopping the API (Ctrl-C) stops the peers too.
+# gateway's stand-in, with its card fields) on :8420, one `medbook worker` (background jobs and
+# hold-expiry announcements; log in .data/worker.log), then the API on :8000.
+# Stopping the API (Ctrl-C) stops the peers and the worker too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +29,9 @@ MOCKPASS_PID=$!
 "${UV:-.tools/bin/uv}" run --frozen localstripe --port "$LOCALSTRIPE_PORT" --from-scratch \
   >.data/localstripe.log 2>&1 &
 LOCALSTRIPE_PID=$!
-trap 'kill "$MOCKPASS_PID" "$LOCALSTRIPE_PID" 2>/dev/null || true' EXIT INT TERM
+"${UV:-.tools/bin/uv}" run --frozen medbook worker >.data/worker.log 2>&1 &
+WORKER_PID=$!
+trap 'kill "$MOCKPASS_PID" "$LOCALSTRIPE_PID" "$WORKER_PID" 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 100); do
   curl -fsS -o /dev/null "http://localhost:${LOCALSTRIPE_PORT}/js.stripe.com/v3/" && break
   sleep 0.1
@@ -39,6 +42,7 @@ curl -fsS -o /dev/null -X POST "http://localhost:${LOCALSTRIPE_PORT}/_config/web
 
 echo "MockPass (Singpass test personas) on http://localhost:${MOCKPASS_PORT}; log in .data/mockpass.log"
 echo "localstripe (payments; card 4242 4242 4242 4242 pays) on http://localhost:${LOCALSTRIPE_PORT}; log in .data/localstripe.log"
+echo "medbook worker (jobs: \`medbook jobs\`) running; log in .data/worker.log"
 echo "Sign in as a patient: ${MEDBOOK_PUBLIC_BASE_URL}/api/v1/auth/singpass/login"
 
 "${UV:-.tools/bin/uv}" run --frozen medbook serve --port "$PORT"

@@ -39,8 +39,9 @@ if os.environ.get("HYPOTHESIS_PROFILE"):
 
 # One database per run, so parallel runs (two developers, two terminals) never collide.
 TEST_DATABASE = f"medbook_test_{os.getpid()}"
-# The app runs without the hold-expiry announcer here: tests that age a hold by hand want to see
-# what the booking path itself makes of it. The worker's own tests turn it on.
+# No hold-expiry announcer unless a test asks for one: tests that age a hold by hand want to see
+# what the booking path itself makes of it. The API never runs it; a `medbook worker` a test
+# starts does only with MEDBOOK_HOLD_EXPIRY_WORKER=true (the real-time and browser tests').
 os.environ["MEDBOOK_HOLD_EXPIRY_WORKER"] = "false"
 
 

@@ -90,3 +90,60 @@ def stop_live_server(server: LiveServer) -> None:
         server.process.wait(10)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+class WorkerProcess:
+    def __init__(self, process: subprocess.Popen[bytes], log_path: Path) -> None:
+        self.process = process
+        self.log_path = log_path
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, text: str, seconds: float = 60) -> None:
+        """Wait until the worker's log says `text` (it logs at info level)."""
+        deadline = time.monotonic() + seconds
+        while text not in self.log:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"worker never said {text!r}:\n{self.log[-5000:]}")
+            time.sleep(0.05)
+
+
+def start_worker(
+    database_url: str,
+    log_path: Path,
+    *,
+    module: str = "medbook",
+    extra_args: Sequence[str] = (),
+    **env: str,
+) -> WorkerProcess:
+    """Start `medbook worker` (or a test's wrapper of the command, `module`) and wait until it
+    runs jobs. `env` adds to or overrides its settings."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MEDBOOK_LOG_LEVEL": "info",
+        **env,
+    }
+    command = [sys.executable, "-m", module, "worker", *extra_args]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    worker = WorkerProcess(process, log_path)
+    try:
+        worker.wait_for("Starting worker on")
+    except RuntimeError:
+        stop_worker(worker)
+        raise
+    return worker
+
+
+def stop_worker(worker: WorkerProcess) -> None:
+    worker.process.terminate()
+    try:
+        worker.process.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.process.kill()
+        worker.process.wait(10)

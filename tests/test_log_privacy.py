@@ -80,7 +80,13 @@ def leaks(line: str, secrets: Secrets) -> list[str]:
 @pytest.fixture(scope="module")
 def debug_stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = start_stack(
-        database_url, tmp_path_factory.mktemp("log-privacy"), MEDBOOK_LOG_LEVEL="debug"
+        database_url,
+        tmp_path_factory.mktemp("log-privacy"),
+        worker=True,
+        MEDBOOK_LOG_LEVEL="debug",
+        # The worker reconciles the run's payments while it goes on.
+        MEDBOOK_PAYMENT_RECONCILE_SECONDS="2",
+        MEDBOOK_PAYMENT_SETTLE_AFTER_SECONDS="0",
     )
     yield stack
     stop_stack(stack)
@@ -275,13 +281,16 @@ async def test_debug_logs_of_the_main_flows_carry_no_personal_data(
         await browser.post("/api/v1/auth/sign-out", headers=patient)
 
     log = debug_stack.server.log_path.read_text()
+    assert debug_stack.worker is not None
+    worker_lines = debug_stack.worker.log.splitlines()
+    assert any("payments.reconcile" in line and "Success" in line for line in worker_lines)
     lines = log.splitlines()
     # The capture is real: DEBUG lines were written, and an access line for each flow.
     assert any(" DEBUG " in line for line in lines), log[-2000:]
     assert sum("medbook.access" in line for line in lines) >= len(sent) > 30
     assert any("/api/v1/staff/patients" in line for line in lines)
 
-    found = {line: hits for line in lines if (hits := leaks(line, secrets))}
+    found = {line: hits for line in lines + worker_lines if (hits := leaks(line, secrets))}
     assert not found, json.dumps(found, indent=1)[:5000]
 
     # Control: the same values, planted in lines shaped like ours, are all found.

@@ -26,11 +26,19 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from medbook import schema
 from medbook.cli import app as cli
-from medbook.db import async_url, connect, create_engine, ensure_database_exists, tls_connect_args
+from medbook.db import (
+    async_url,
+    connect,
+    create_engine,
+    ensure_database_exists,
+    libpq_url,
+    tls_connect_args,
+)
 from medbook.outbound import outbound_client
 from medbook.settings import Settings
 from medbook.tls import DatabaseTLSError, client_context, server_context
@@ -564,6 +572,49 @@ async def test_database_client_refuses_a_server_capped_at_tls12(
             await connect(url)
     finally:
         await _cap_server_at_tls12(tls_postgres, pki, capped=False)
+
+
+async def test_the_workers_psycopg_connections_follow_the_same_tls_rules(
+    tls_postgres: TLSPostgres, pki: Pki
+) -> None:
+    """`medbook worker` reaches the job queue through psycopg (libpq), not asyncpg: the same URL
+    must give the same verified TLS 1.3, and refuse what asyncpg refuses."""
+    import psycopg
+
+    trusted = tls_postgres.url(f"sslmode=verify-full&sslrootcert={pki.trusted.cert_path}")
+    async with await psycopg.AsyncConnection.connect(libpq_url(trusted)) as connection:
+        row = await (await connection.execute(SSL_OF_THIS_CONNECTION)).fetchone()
+    assert row == (True, "TLSv1.3")
+
+    stranger = tls_postgres.url(f"sslmode=verify-full&sslrootcert={pki.stranger.cert_path}")
+    with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
+        await psycopg.AsyncConnection.connect(libpq_url(stranger))
+    wrong_host = tls_postgres.url(
+        f"sslmode=verify-full&sslrootcert={pki.trusted.cert_path}", host="localhost"
+    )
+    with pytest.raises(psycopg.OperationalError, match=r"(?i)does not match host name"):
+        await psycopg.AsyncConnection.connect(libpq_url(wrong_host))
+    await _cap_server_at_tls12(tls_postgres, pki, capped=True)
+    try:
+        with pytest.raises(psycopg.OperationalError):
+            await psycopg.AsyncConnection.connect(libpq_url(trusted))
+    finally:
+        await _cap_server_at_tls12(tls_postgres, pki, capped=False)
+
+
+def test_the_workers_url_carries_our_tls_policy_to_libpq(pki: Pki) -> None:
+    root = str(pki.trusted.cert_path)
+    assert make_url(libpq_url(f"{BASE}?ssl=verify-full&sslrootcert={root}")).query == {
+        "ssl_min_protocol_version": "TLSv1.3",
+        "sslmode": "verify-full",
+        "sslrootcert": root,
+    }
+    assert make_url(libpq_url(f"{BASE}?sslmode=verify-full")).query["sslrootcert"] == "system"
+    assert libpq_url(f"{BASE}?sslmode=disable") == f"{BASE}?sslmode=disable"
+    assert libpq_url(BASE) == BASE
+    for refused in ("sslmode=prefer", "sslmode=verify-ca"):
+        with pytest.raises(DatabaseTLSError):
+            libpq_url(f"{BASE}?{refused}")
 
 
 async def _cap_server_at_tls12(tls_postgres: TLSPostgres, pki: Pki, *, capped: bool) -> None:

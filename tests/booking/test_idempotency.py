@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from medbook.db import session_factory
+from medbook.idempotency.tasks import prune_idempotency_keys
 from tests.auth import patient_headers, sign_in_patient
 from tests.booking.helpers import (
     PATIENT,
@@ -200,3 +202,29 @@ async def test_parallel_staff_requests_with_one_key_make_one_row(
     assert [response.status_code for response in responses] == [201] * 10
     assert len({response.json()["id"] for response in responses}) == 1
     assert await count_appointments(session) == 1
+
+
+async def test_the_hourly_job_forgets_answers_past_their_time_and_keeps_the_others(
+    client: httpx.AsyncClient, session: AsyncSession, engine: AsyncEngine
+) -> None:
+    world = await make_world(session)
+    for n, client_id in enumerate(("old", "fresh")):
+        response = await client.post(
+            HOLDS,
+            json=hold_body(world, world.at(10 + n)),
+            headers=await keyed(client, f"key-{client_id}", client_id),
+        )
+        assert response.status_code == 201, response.text
+    await session.execute(
+        text(
+            "UPDATE idempotent_requests SET created_at = now() - interval '25 hours' "
+            "WHERE key = 'key-old'"
+        )
+    )
+    await session.commit()
+
+    await prune_idempotency_keys(session_factory(engine), ttl_hours=24)
+
+    keys = (await session.execute(text("SELECT key FROM idempotent_requests"))).scalars().all()
+    await session.commit()
+    assert keys == ["key-fresh"]

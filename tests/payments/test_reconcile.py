@@ -1,17 +1,14 @@
 """`medbook payments reconcile`: lists where our records and localstripe's differ, then mends
 them with --fix, and finds nothing the second time; says which records it could not check when
-the gateway is out of reach, and the background job logs them and carries on."""
+the gateway is out of reach, and the periodic job logs them and fails, to be retried."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 
 import httpx
@@ -19,10 +16,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from medbook.app import payment_gateway
 from medbook.checkout.service import Gateways
-from medbook.checkout.tasks import reconcile_payments
+from medbook.checkout.tasks import ReconciliationIncompleteError, reconcile_payments
 from medbook.db import session_factory
+from medbook.payments.service import configured_gateway
 from medbook.settings import Settings
 from tests.auth import AppClient
 from tests.booking.helpers import PATIENT, status_in_db
@@ -262,7 +259,7 @@ async def test_reconcile_says_what_it_could_not_check_when_the_gateway_is_unreac
     assert refund.status == "succeeded"
 
 
-async def test_background_reconciliation_logs_what_it_could_not_check_and_carries_on(
+async def test_the_reconciliation_job_logs_what_it_could_not_check_and_fails_to_be_retried(
     client: AppClient,
     session: AsyncSession,
     localstripe: Localstripe,
@@ -276,31 +273,27 @@ async def test_background_reconciliation_logs_what_it_could_not_check_and_carrie
     proxy.refuse()
     settings = Settings(
         payment_api_base=proxy.url,
-        payment_reconcile_seconds=0.2,
         payment_settle_after_seconds=0,
         payment_gateway_timeout_seconds=1,
     )
     caplog.set_level(logging.DEBUG)
     try:
         async with httpx.AsyncClient() as outbound:
-            peers = Gateways(payment_gateway(settings, outbound), session_factory(engine))
-            job = asyncio.create_task(reconcile_payments(peers, settings))
-            try:
-                # Two rounds that could not check it: the job goes on after the first.
-                await eventually(lambda: len(not_checked(caplog)) >= 2)
-                assert await status_in_db(session, unheard.hold_id) == "held"
-                proxy.release()
-                await eventually(
-                    lambda: any("reconciled payment" in line for line in lines(caplog))
-                )
-            finally:
-                job.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await job
+            peers = Gateways(configured_gateway(settings, outbound), session_factory(engine))
+            # Two runs that could not check it (the job and its retry): each one says so and
+            # fails, so the queue retries it with backoff and, past its retries, shows it failed.
+            for _ in range(2):
+                with pytest.raises(ReconciliationIncompleteError, match="1 record"):
+                    await reconcile_payments(peers, settings)
+            assert await status_in_db(session, unheard.hold_id) == "held"
+            proxy.release()
+            await reconcile_payments(peers, settings)
     finally:
         proxy.stop()
 
+    assert any("reconciled payment" in line for line in lines(caplog))
     assert await status_in_db(session, unheard.hold_id) == "confirmed"
+    assert len(not_checked(caplog)) == 2
     [first, *_] = not_checked(caplog)
     assert f"payment {unheard.payment_id} (the payment gateway did not answer)" in first
     # Ids and reasons only: nobody's details, and no tracebacks.
@@ -316,9 +309,3 @@ def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 def not_checked(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [line for line in lines(caplog) if line.startswith("payment reconciliation:")]
-
-
-async def eventually(condition: Callable[[], bool], seconds: float = 60) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.05)

@@ -2,8 +2,9 @@
 process B, a second `medbook serve` on the same database with short timings, so one process
 serves every test that needs one setting or another.
 
-B runs the hold-expiry worker with a 3 s hold lifetime: make holds through A unless the test is
-about expiry, or they run out under it.
+B gives holds a 3 s lifetime, and a `medbook worker` beside it announces their expiry (the API
+processes run no background work): make holds through A unless the test is about expiry, or
+they run out under it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live import LiveServer, start_live_server, stop_live_server
+from tests.live import LiveServer, start_live_server, start_worker, stop_live_server, stop_worker
 from tests.realtime.helpers import (
     HOLD_TTL_SECONDS,
     MAX_CONNECTIONS_PER_SESSION,
@@ -34,11 +35,15 @@ def tuned_server(
         MEDBOOK_WS_SEND_TIMEOUT_SECONDS=str(SEND_TIMEOUT_SECONDS),
         MEDBOOK_WS_MAX_CONNECTIONS_PER_SESSION=str(MAX_CONNECTIONS_PER_SESSION),
         MEDBOOK_WS_SESSION_CHECK_SECONDS="0.5",
-        MEDBOOK_HOLD_EXPIRY_WORKER="true",
         MEDBOOK_HOLD_TTL_SECONDS=str(HOLD_TTL_SECONDS),
         MEDBOOK_PUBLIC_BASE_URL=PUBLIC_BASE_URL,
     )
+    worker = start_worker(
+        database_url, server.log_path.with_name("worker.log"), MEDBOOK_HOLD_EXPIRY_WORKER="true"
+    )
+    worker.wait_for("medbook.hold_expiry: this process took the lead")
     yield server
+    stop_worker(worker)
     stop_live_server(server)
-    log = server.log_path.read_text()
-    assert "Traceback" not in log, log[-5000:]
+    for log in (server.log_path.read_text(), worker.log):
+        assert "Traceback" not in log, log[-5000:]

@@ -208,7 +208,7 @@ async def test_a_hold_confirm_and_cancel_through_one_process_reach_the_others_so
     assert max(latencies.values()) < LATENCY_LIMIT
 
 
-# 2. Hold expiry, announced by the worker of one process, seen on the other
+# 2. Hold expiry, announced by the worker, seen on an API process
 
 
 async def test_a_hold_running_out_reaches_the_other_process_within_a_second_of_expiry_not_before(
@@ -221,7 +221,7 @@ async def test_a_hold_running_out_reaches_the_other_process_within_a_second_of_e
     async with open_feed(live_server, staff) as desk, open_feed(live_server) as slots:
         await desk.subscribe(subscription(world, "staff"))
         await slots.subscribe(subscription(world, "availability"))
-        # B holds for HOLD_TTL_SECONDS and runs the expiry worker; A runs no worker at all.
+        # B holds for HOLD_TTL_SECONDS; the worker beside it announces the expiry, A hears it.
         hold = await place_hold(http_b, world, patient, world.at(11))
         expires_at = datetime.fromisoformat(hold.body["expires_at"])
         held = await desk.change()

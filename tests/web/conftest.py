@@ -40,7 +40,7 @@ def chromium_path() -> str:
     )
 
 
-# The package's, not the session's: its server runs the hold-expiry announcer, which must not
+# The package's, not the session's: its worker runs the hold-expiry announcer, which must not
 # outlive the browser tests into tests that age holds by hand (under `make test`'s parallel
 # workers, other files run after these on the same worker).
 @pytest.fixture(scope="package")
@@ -51,13 +51,14 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         database_url,
         tmp_path_factory.mktemp("web"),
         persona_page=True,
-        MEDBOOK_HOLD_EXPIRY_WORKER="true",
+        worker=True,
         MEDBOOK_WEB_DIST_DIR=str(DIST),
     )
     yield started
     stop_stack(started)
-    log = started.server.log_path.read_text()
-    assert "Traceback" not in log, log[-5000:]
+    assert started.worker is not None
+    for log in (started.server.log_path.read_text(), started.worker.log):
+        assert "Traceback" not in log, log[-5000:]
 
 
 @pytest.fixture(scope="session")

@@ -7,19 +7,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 
 from medbook import __version__
 from medbook.api_contract import install_api_contract
 from medbook.api_docs import install_api_docs
-from medbook.background import start_background_jobs
 from medbook.booking.routes import router as booking_router
 from medbook.booking.routes import staff_router
 from medbook.boundary import InputBoundary
 from medbook.checkout.routes import router as checkout_router
 from medbook.checkout.routes import staff_router as checkout_staff_router
-from medbook.checkout.service import Gateways
 from medbook.clinics.admin_routes import router as clinics_admin_router
 from medbook.clinics.routes import router as clinics_router
 from medbook.data_key import DataKey
@@ -36,7 +33,6 @@ from medbook.logs import RequestContext
 from medbook.outbound import outbound_client
 from medbook.patients.routes import router as patients_router
 from medbook.patients.routes import staff_router as patients_staff_router
-from medbook.payments.gateway import PaymentGateway
 from medbook.payments.service import configured_gateway
 from medbook.privacy.routes import router as privacy_router
 from medbook.realtime.hub import Hub
@@ -60,10 +56,6 @@ def singpass_config(settings: Settings) -> SingpassConfig:
     )
 
 
-def payment_gateway(settings: Settings, outbound: httpx.AsyncClient) -> PaymentGateway:
-    return configured_gateway(settings, outbound)
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
@@ -84,17 +76,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(url, settings)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
-    app.state.gateway = payment_gateway(settings, outbound)
+    app.state.gateway = configured_gateway(settings, outbound)
     hub = Hub(
         url,
         queue_capacity=settings.ws_queue_capacity,
         heartbeat_seconds=settings.ws_heartbeat_seconds,
     )
     app.state.hub = hub
+    # Background work (reconciliation, pruning, hold-expiry announcements) is `medbook
+    # worker`'s: this process only serves requests.
     await hub.start()
-    background = start_background_jobs(
-        settings, app.state.sessions, hub, Gateways(app.state.gateway, app.state.sessions)
-    )
     log.debug(
         "ready: pool %d+%d, hold %d s, rate limits in %s",
         settings.db_pool_size,
@@ -107,7 +98,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await background.stop()
         await hub.stop()
         await engine.dispose()
         await outbound.aclose()

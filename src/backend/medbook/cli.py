@@ -20,8 +20,9 @@ from medbook.identity.cli import keys_app
 from medbook.identity.keys import KeySetError, RelyingPartyKeys, rp_keys_path
 from medbook.identity.rate_limits import is_per_process
 from medbook.identity.staff_cli import create_admin, staff_app
+from medbook.jobs.cli import jobs_app
 from medbook.logs import configure_logging, logging_config
-from medbook.settings import REPO_ROOT, get_settings
+from medbook.settings import REPO_ROOT, Settings, get_settings
 
 WORKER_HEALTHCHECK_SECONDS = 30
 
@@ -29,6 +30,7 @@ app = typer.Typer(help="Medical Inc. booking platform.", no_args_is_help=True, a
 app.add_typer(keys_app, name="keys")
 app.add_typer(payments_app, name="payments")
 app.add_typer(staff_app, name="staff")
+app.add_typer(jobs_app, name="jobs")
 app.command("create-admin")(create_admin)
 
 
@@ -129,15 +131,7 @@ def serve(
             err=True,
         )
         raise typer.Exit(code=1)
-    if settings.payment_dev_defaults_in_use():
-        typer.secho(
-            "medbook cannot start: MEDBOOK_PAYMENT_API_BASE is not localstripe, yet the Stripe "
-            "secret key or webhook secret is the development placeholder. Set "
-            "MEDBOOK_STRIPE_SECRET_KEY and MEDBOOK_STRIPE_WEBHOOK_SECRET.",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(code=1)
+    _refuse_development_payment_keys(settings)
     url = _database()
     try:
         schema.ensure_migrated_sync(url)
@@ -177,8 +171,65 @@ def serve(
     )
 
 
+def _refuse_development_payment_keys(settings: Settings) -> None:
+    if settings.payment_dev_defaults_in_use():
+        typer.secho(
+            "medbook cannot start: MEDBOOK_PAYMENT_API_BASE is not localstripe, yet the Stripe "
+            "secret key or webhook secret is the development placeholder. Set "
+            "MEDBOOK_STRIPE_SECRET_KEY and MEDBOOK_STRIPE_WEBHOOK_SECRET.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1)
+
+
 def _exit_cleanly(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Jobs run at once (default MEDBOOK_WORKER_CONCURRENCY)."),
+    ] = None,
+    hold_expiry: Annotated[
+        bool | None,
+        typer.Option(
+            "--hold-expiry/--no-hold-expiry",
+            help="Take part in announcing hold expiries, one worker of the deployment at a "
+            "time (default MEDBOOK_HOLD_EXPIRY_WORKER).",
+        ),
+    ] = None,
+    queue: Annotated[
+        list[str] | None,
+        typer.Option(help="Run only this queue's jobs (repeatable; default: every queue)."),
+    ] = None,
+) -> None:
+    """Run background jobs from the PostgreSQL queue: periodic reconciliation and pruning,
+    retries, and the hold-expiry announcer. Run one or more beside the API, on any machines."""
+    from medbook.worker.run import run_worker
+
+    settings = get_settings()
+    _refuse_development_payment_keys(settings)
+    url = _database()
+    try:
+        schema.ensure_migrated_sync(url)
+    except schema.SchemaNotMigratedError as error:
+        typer.secho(f"medbook cannot start: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from None
+    # Until procrastinate's own handlers take over (a graceful stop), and after: exit hooks run,
+    # so the embedded PostgreSQL this process joined is let go.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    asyncio.run(
+        run_worker(
+            settings,
+            url,
+            concurrency=concurrency or settings.worker_concurrency,
+            hold_expiry=settings.hold_expiry_worker if hold_expiry is None else hold_expiry,
+            queues=queue,
+        )
+    )
 
 
 @app.command("export-openapi")

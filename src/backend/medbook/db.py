@@ -146,6 +146,36 @@ def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def libpq_url(url: str) -> str:
+    """The URL for libpq (psycopg: the job queue's worker), under the same TLS rules as ours.
+
+    libpq reads sslmode and sslrootcert itself; we check them first (allow and prefer are
+    refused, as everywhere), turn SQLAlchemy's `ssl` into `sslmode`, hold libpq to TLS 1.3 as
+    our asyncpg contexts are, and, without a root certificate, trust the system store
+    (sslrootcert=system) as ours do, where libpq would look for ~/.postgresql/root.crt.
+    """
+    database_ssl(url)  # refuses what we refuse, with the same message
+    parsed = make_url(url)
+    mode = _query_value(parsed, "sslmode") or _query_value(parsed, "ssl")
+    root_cert = _query_value(parsed, "sslrootcert")
+    parsed = _without_tls_parameters(url).set(drivername="postgresql")
+    if mode is not None:
+        tls: dict[str, str] = {"sslmode": mode}
+        if mode != "disable":
+            tls["ssl_min_protocol_version"] = "TLSv1.3"
+            if root_cert is not None:
+                tls["sslrootcert"] = root_cert
+            elif mode == "verify-full":
+                tls["sslrootcert"] = "system"
+            elif mode == "verify-ca":
+                raise DatabaseTLSError(
+                    "sslmode=verify-ca needs an sslrootcert for the worker's database "
+                    "connection (or use verify-full, which may trust the system store)"
+                )
+        parsed = parsed.update_query_dict(tls)
+    return parsed.render_as_string(hide_password=False)
+
+
 async def connect(url: str) -> asyncpg.Connection:
     """One asyncpg connection outside the engine, with the URL's sslmode honoured."""
     dsn = _without_tls_parameters(url).set(drivername="postgresql")
@@ -167,7 +197,11 @@ async def ensure_database_exists(url: str) -> None:
         await connection.close()
 
 
-def create_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
+def create_engine(
+    url: str, settings: Settings | None = None, *, application_name: str = "medbook"
+) -> AsyncEngine:
+    """The pooled engine; `application_name` tells its connections apart in pg_stat_activity
+    (the worker's, the hold-expiry announcer's)."""
     settings = settings or get_settings()
     return create_async_engine(
         async_url(url),
@@ -183,7 +217,7 @@ def create_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
         connect_args={
             **tls_connect_args(url),
             "server_settings": {
-                "application_name": "medbook",
+                "application_name": application_name,
                 "timezone": "UTC",
                 # A booking never waits forever on a row another transaction holds.
                 "lock_timeout": str(settings.db_lock_timeout_ms),

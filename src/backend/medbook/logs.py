@@ -50,6 +50,7 @@ _CHATTY = {
     "asyncio": "INFO",
     "multipart": "INFO",
     "watchfiles": "WARNING",
+    "procrastinate.blueprints": "WARNING",
 }
 _QUERY = re.compile(r"\?[^\s\"']*")
 # Record attributes logging itself sets, and uvicorn's coloured copy of its message.
@@ -124,6 +125,30 @@ class QueryStringFilter(logging.Filter):
         return True
 
 
+_CALL_ARGUMENTS = re.compile(r"(\[\d+\])\((?:[^()]|\([^()]*\))*\)")
+# What procrastinate puts on its records about a job that says nothing of its arguments.
+_JOB_FIELDS = ("id", "task_name", "queue", "attempts", "status", "scheduled_at")
+
+
+class JobArgumentsFilter(logging.Filter):
+    """Leaves a job's arguments out of procrastinate's lines: its messages name a job as
+    `task[id](arguments)` and its `job` field carries them too. Ours are ids, but a line must
+    not depend on that; the id finds the job (`medbook jobs`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # On the handler: a logger's own filter would miss procrastinate.worker and the rest.
+        if not record.name.startswith("procrastinate"):
+            return True
+        if isinstance(record.msg, str):
+            record.msg = _CALL_ARGUMENTS.sub(r"\1(…)", record.msg)
+        job = getattr(record, "job", None)
+        if isinstance(job, dict):
+            record.job = {key: job[key] for key in _JOB_FIELDS if key in job}
+        if hasattr(record, "result"):
+            record.result = "…"
+        return True
+
+
 def _strip_url(value: Any) -> Any:
     # httpx passes its URL object; show it without the query.
     copy_with = getattr(value, "copy_with", None)
@@ -193,6 +218,7 @@ def logging_config(level: str, log_format: LogFormat) -> dict[str, Any]:
         "filters": {
             "request_id": {"()": RequestIdFilter},
             "no_query": {"()": QueryStringFilter},
+            "job_arguments": {"()": JobArgumentsFilter},
         },
         "formatters": {
             "text": {"()": SafeFormatter},
@@ -203,7 +229,7 @@ def logging_config(level: str, log_format: LogFormat) -> dict[str, Any]:
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": formatter,
-                "filters": ["request_id"],
+                "filters": ["request_id", "job_arguments"],
             },
         },
         "root": {"handlers": ["default"], "level": level},

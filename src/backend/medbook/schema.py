@@ -14,16 +14,18 @@ from medbook.db import connect
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-# Tables the migrations write in plain SQL (xid8 has no SQLAlchemy type): comparing the models
-# with the database leaves them out, so autogenerate never proposes to drop them.
+# Tables the migrations write in plain SQL (xid8 has no SQLAlchemy type), and the job queue's
+# (procrastinate's own schema, revision 0008): comparing the models with the database leaves them
+# out, so autogenerate never proposes to drop them.
 SQL_ONLY_TABLES = frozenset({"change_events", "change_feed_horizon"})
+JOB_QUEUE_PREFIX = "procrastinate_"
 
 
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
-    return table not in SQL_ONLY_TABLES
+    return table not in SQL_ONLY_TABLES and not (table or "").startswith(JOB_QUEUE_PREFIX)
 
 
 class SchemaNotMigratedError(RuntimeError):

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from medbook.jobs.schedule import cron_every
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # localstripe, the local stand-in for Stripe that `make run` and the tests start.
 LOCALSTRIPE = "http://localhost:8420"
@@ -218,8 +220,42 @@ class Settings(BaseSettings):
     )
     hold_expiry_worker: bool = Field(
         default=True,
-        description="Run the worker that announces each hold's expiry as it falls due. Every "
-        "API process may run it: they share the work, and correctness never depends on it.",
+        description="Let `medbook worker` announce each hold's expiry as it falls due. One "
+        "worker in the deployment does it at a time (chosen by a PostgreSQL advisory lock; "
+        "another takes over within seconds if it dies); false keeps this worker out of it. "
+        "Correctness never depends on it: a hold past its time is free to every search.",
+    )
+
+    # The worker (`medbook worker`): jobs on a PostgreSQL queue (procrastinate), ADR 0013.
+    worker_concurrency: int = Field(
+        default=4, ge=1, description="Jobs one `medbook worker` process runs at once."
+    )
+    job_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often an idle worker looks for jobs that have come due (retries "
+        "after their backoff); a newly deferred job wakes it at once.",
+    )
+    job_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, description="How often a worker says in the database it is alive."
+    )
+    job_stalled_after_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A worker silent this long is taken for dead: its running jobs are "
+        "queued again (or failed, past their retries).",
+    )
+    job_stalled_check_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="How often a worker looks for the jobs of dead workers (divides a minute, "
+        "an hour or a day evenly).",
+    )
+    job_retention_days: int = Field(
+        default=7,
+        ge=1,
+        description="Jobs that succeeded are deleted after this long; failed ones are kept "
+        "until an operator retries or deletes them (`medbook jobs`).",
     )
 
     # The payment gateway. The defaults talk to localstripe on this machine (what `make run`
@@ -254,11 +290,12 @@ class Settings(BaseSettings):
         "told `busy`. Past it the payer gets 503 with Retry-After, and the payment is settled "
         "by the retry, the return page, the webhook or reconciliation.",
     )
-    payment_reconcile_seconds: float = Field(
-        default=300.0,
-        gt=0,
-        description="How often each API process checks open payments and pending refunds with "
-        "the gateway (one process at a time does it).",
+    payment_reconcile_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="How often open payments and pending refunds are checked with the gateway: "
+        "one job per period across all workers. Divides a minute, an hour or a day evenly "
+        "(e.g. 30, 60, 300, 3600).",
     )
     payment_settle_after_seconds: int = Field(
         default=120,
@@ -277,6 +314,21 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("payment_reconcile_seconds", "job_stalled_check_seconds")
+    @classmethod
+    def _a_period_cron_can_keep(cls, value: int) -> int:
+        cron_every(value)  # raises ValueError, with the reason, for 7 or 90 seconds
+        return value
+
+    @model_validator(mode="after")
+    def _a_worker_beats_before_it_is_taken_for_dead(self) -> Self:
+        if self.job_stalled_after_seconds <= 2 * self.job_heartbeat_seconds:
+            raise ValueError(
+                "MEDBOOK_JOB_STALLED_AFTER_SECONDS must be more than twice "
+                "MEDBOOK_JOB_HEARTBEAT_SECONDS (a live worker would be taken for dead)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _gateway_waits_less_than_a_lock(self) -> Self:

@@ -1,32 +1,29 @@
 """Announce each hold's expiry the moment it falls due.
 
 Correctness never depends on this: a hold past its expiry already counts as free to every search
-and to every new hold. The worker only marks it expired, so the change feed tells every open page
-within a second of the 300 s mark. It sleeps until the next expiry is due, and the feed wakes it
-early when a hold appears that runs out sooner. Every API process may run one: they take due
-holds with SKIP LOCKED, so each is expired once.
+and to every new hold. The announcer only marks it expired, so the change feed tells every open
+page within a second of the 300 s mark. It sleeps until the next expiry is due, and the change
+feed's NOTIFY wakes it early when an appointment changes. One `medbook worker` in the deployment
+runs it, chosen by an advisory lock (medbook.jobs.leader); should two ever overlap, they take
+due holds with SKIP LOCKED, so each is expired once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from medbook.db import transaction
 from medbook.kernel.statuses import Status
 
-log = logging.getLogger(__name__)
-
 BATCH = 500
 LONGEST_SLEEP = 60.0  # wakes at least this often even with no hold in sight: a safety net
-LOCKED_ELSEWHERE_PAUSE = 0.05  # due holds another worker is expiring right now
+LOCKED_ELSEWHERE_PAUSE = 0.05  # due holds another process is expiring right now
+WAKE_COALESCE = 0.05
 
 _EXPIRE_DUE = text(
     """
@@ -61,56 +58,52 @@ async def expire_due_holds(session: AsyncSession) -> tuple[int, datetime | None,
     return expired, due.due, due.seconds
 
 
-class HoldChange(Protocol):
-    """What the worker reads of a change on the feed. The feed (realtime, which sits above
-    booking) hands its own Change rows, which have these and more."""
-
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def hold_expires_at(self) -> datetime | None: ...
-
-
 class HoldExpiry:
+    """Expires due holds, then sleeps until the next is due or until `wake` is called."""
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._wake = asyncio.Event()
-        self._next_due: datetime | None = None
 
-    def notice(self, changes: Sequence[HoldChange]) -> None:
-        """A hub watcher: wake early for a new hold that runs out before the one awaited."""
-        for change in changes:
-            expires = change.hold_expires_at
-            if (
-                change.status == Status.HELD
-                and expires is not None
-                and (self._next_due is None or expires < self._next_due)
-            ):
-                self._next_due = expires
-                self._wake.set()
+    def wake(self, *_: object) -> None:
+        """Look again now (a hold may have appeared that runs out sooner); an asyncpg listener."""
+        self._wake.set()
+
+    async def cycle(self) -> float:
+        """Expire what is due; answers how long to sleep before the next look."""
+        async with transaction(self._sessions) as session:
+            expired, _, seconds = await expire_due_holds(session)
+        if expired == BATCH:
+            return 0.0  # more are due right now
+        if seconds is None:
+            return LONGEST_SLEEP
+        if seconds <= 0:
+            return LOCKED_ELSEWHERE_PAUSE
+        return min(seconds, LONGEST_SLEEP)
 
     async def run(self) -> None:
-        failures = 0
+        """Until cancelled, or until a failure, which it raises: its caller decides (see
+        announce_hold_expiries: the connection, and with it the lead, is given up)."""
         while True:
             self._wake.clear()
-            try:
-                async with transaction(self._sessions) as session:
-                    expired, self._next_due, seconds = await expire_due_holds(session)
-                failures = 0
-            except Exception:
-                failures += 1
-                log.warning("hold expiry failed; retrying", exc_info=True)
-                await asyncio.sleep(min(0.5 * 2**failures, 30.0))
-                continue
-            if expired == BATCH:
-                continue  # more are due right now
-            if seconds is None:
-                delay = LONGEST_SLEEP
-            elif seconds <= 0:
-                delay = LOCKED_ELSEWHERE_PAUSE
-            else:
-                delay = min(seconds, LONGEST_SLEEP)
+            delay = await self.cycle()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
+                # Woken: every commit that touches an appointment notifies, so let a burst of
+                # them fold into one look.
+                await asyncio.sleep(WAKE_COALESCE)
+
+
+async def announce_hold_expiries(connection: AsyncConnection, channel: str) -> None:
+    """The work of the one process that holds the lead (medbook.jobs.leader): expire due holds
+    on the lead's own connection (its loss ends the work and the lead together), woken by the
+    change feed's NOTIFY on `channel` when an appointment changes."""
+    expiry = HoldExpiry(async_sessionmaker(bind=connection, expire_on_commit=False))
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.add_listener(channel, expiry.wake)
+    # A lost connection has lost the lead too: look now (and fail), rather than at the next due
+    # hold, so this process is back in the running at once.
+    driver.add_termination_listener(expiry.wake)
+    await expiry.run()

@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -71,7 +71,6 @@ class Hub:
         self._poll_seconds = poll_seconds  # reads even without a notification: a safety net
         self.position = Cursor.ORIGIN
         self._subscribers: set[Subscriber] = set()
-        self._watchers: list[Callable[[list[Change]], None]] = []
         self._connections: Counter[str] = Counter()
         self._wake = asyncio.Event()
         self._retry = HELD_BACK_FIRST_RETRY
@@ -107,10 +106,6 @@ class Hub:
 
     def detach(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
-
-    def watch(self, callback: Callable[[list[Change]], None]) -> None:
-        """Call back with every batch of changes read (the hold-expiry worker's wake-up)."""
-        self._watchers.append(callback)
 
     @contextlib.contextmanager
     def connection_slot(self, key: str, limit: int) -> Iterator[bool]:
@@ -227,8 +222,6 @@ class Hub:
                 self._fall_behind(behind, self.position)
                 subscribers = list(self._subscribers)
             self.position = change.cursor
-        for watcher in self._watchers:
-            watcher(changes)
 
     def _fall_behind(self, subscribers: list[Subscriber], reached: Cursor) -> None:
         for subscriber in subscribers:

@@ -1,8 +1,7 @@
-"""Keep the change feed from growing for ever."""
+"""Keep the change feed from growing for ever (a periodic job, hourly)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from sqlalchemy import text
@@ -13,8 +12,7 @@ from medbook.realtime import feed
 
 log = logging.getLogger(__name__)
 
-PRUNE_EVERY_SECONDS = 3600.0
-# One process prunes at a time; the others find the lock taken and skip that round.
+# The queue runs one job per period; should two ever overlap, the second skips its round.
 _PRUNE_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('medbook.change_feed.prune'))")
 
 
@@ -27,12 +25,7 @@ async def prune_once(session: AsyncSession, retention_days: int) -> int:
 async def prune_change_feed(
     sessions: async_sessionmaker[AsyncSession], retention_days: int
 ) -> None:
-    while True:
-        try:
-            async with transaction(sessions) as session:
-                pruned = await prune_once(session, retention_days)
-            if pruned:
-                log.info("pruned %d change events older than %d days", pruned, retention_days)
-        except Exception:
-            log.warning("change feed pruning failed; will try again", exc_info=True)
-        await asyncio.sleep(PRUNE_EVERY_SECONDS)
+    async with transaction(sessions) as session:
+        pruned = await prune_once(session, retention_days)
+    if pruned:
+        log.info("pruned %d change events older than %d days", pruned, retention_days)
