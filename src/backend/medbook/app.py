@@ -32,6 +32,7 @@ from medbook.identity.wellknown import router as wellknown_router
 from medbook.logs import RequestContext
 from medbook.outbound import outbound_client
 from medbook.patients.routes import router as patients_router
+from medbook.patients.routes import sign_in_router as patient_sign_in_router
 from medbook.patients.routes import staff_router as patients_staff_router
 from medbook.payments.service import configured_gateway
 from medbook.privacy.routes import router as privacy_router
@@ -135,6 +136,7 @@ def create_app() -> FastAPI:
     app.include_router(health_router)
     app.include_router(wellknown_router)
     app.include_router(identity_router)
+    app.include_router(patient_sign_in_router)
     app.include_router(patients_router)
     app.include_router(patients_staff_router)
     app.include_router(privacy_router)

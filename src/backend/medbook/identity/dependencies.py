@@ -18,6 +18,7 @@ from medbook.data_key import DataKey
 from medbook.deps import DbSession
 from medbook.identity.rate_limits import client_address
 from medbook.identity.sessions import CSRF_HEADER, SESSION_COOKIE, SessionView, resolve_session
+from medbook.identity.singpass import SingpassClient
 from medbook.kernel.errors import ForbiddenError, UnauthorizedError
 from medbook.kernel.permissions import Actor, StaffPrincipal
 
@@ -93,6 +94,11 @@ async def data_key(request: Request) -> DataKey:
 
 
 AppDataKey = Annotated[DataKey, Depends(data_key)]
+
+
+def singpass_client(request: Request) -> SingpassClient:
+    client: SingpassClient = request.app.state.singpass
+    return client
 
 
 async def audit_context(request: Request, key: AppDataKey, view: OptionalSession) -> AuditContext:

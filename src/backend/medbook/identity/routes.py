@@ -1,4 +1,8 @@
-"""Sign-in with Singpass, the current session, and signing out (patients and staff alike)."""
+"""Starting a sign-in with Singpass, and signing out (patients and staff alike).
+
+Singpass's callback and GET /session answer with the patient's record, so they are the patients
+domain's routes (patients.routes), on the same "sign-in" tag.
+"""
 
 from __future__ import annotations
 
@@ -10,33 +14,14 @@ from fastapi.responses import RedirectResponse
 from medbook.deps import AppSettings, DbSession
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.identity import service
-from medbook.identity.cookies import (
-    LOGIN_COOKIE,
-    clear_host_cookie,
-    clear_session_cookie,
-    set_host_cookie,
-    set_session_cookie,
-)
-from medbook.identity.dependencies import AppDataKey, Audit, CurrentSession, OptionalSession
+from medbook.identity.cookies import LOGIN_COOKIE, clear_session_cookie, set_host_cookie
+from medbook.identity.dependencies import Audit, CurrentSession, singpass_client
 from medbook.identity.rate_limits import AppRateLimits, client_address
 from medbook.identity.repository import LOGIN_ATTEMPT_MINUTES
-from medbook.identity.schemas import SessionOut
-from medbook.identity.sessions import (
-    absolute_lifetime_seconds,
-    revoke_all_sessions,
-    revoke_session,
-)
-from medbook.identity.singpass import SingpassClient
-from medbook.patients import service as patients_service
-from medbook.patients.schemas import PatientOut
+from medbook.identity.sessions import revoke_all_sessions, revoke_session
 from medbook.schemas import SINGLE_LINE_PATTERN
 
 router = APIRouter(prefix="/api/v1", tags=["sign-in"], responses=PROBLEM_RESPONSES)
-
-
-def singpass_client(request: Request) -> SingpassClient:
-    client: SingpassClient = request.app.state.singpass
-    return client
 
 
 @router.get(
@@ -66,52 +51,6 @@ async def singpass_login(
     response = RedirectResponse(started.authorize_url, status_code=status.HTTP_303_SEE_OTHER)
     set_host_cookie(response, LOGIN_COOKIE, started.browser_binding, LOGIN_ATTEMPT_MINUTES * 60)
     return response
-
-
-@router.get(
-    "/auth/singpass/callback",
-    status_code=status.HTTP_303_SEE_OTHER,
-    response_class=RedirectResponse,
-    summary="Where Singpass sends the browser back; signs the patient in",
-)
-async def singpass_callback(
-    request: Request,
-    session: DbSession,
-    settings: AppSettings,
-    key: AppDataKey,
-    audit: Audit,
-    current: OptionalSession,
-    state: Annotated[str, Query(min_length=1, max_length=256, pattern=SINGLE_LINE_PATTERN)],
-    code: Annotated[str, Query(min_length=1, max_length=2048, pattern=SINGLE_LINE_PATTERN)],
-    iss: Annotated[
-        str | None, Query(max_length=500, description="The provider's name for itself (RFC 9207).")
-    ] = None,
-) -> RedirectResponse:
-    finished = await service.finish_singpass_login(
-        session,
-        singpass_client(request),
-        key,
-        settings,
-        audit,
-        state=state,
-        code=code,
-        issuer=iss,
-        browser_binding=request.cookies.get(LOGIN_COOKIE),
-        replaced_session=current.id if current else None,
-    )
-    response = RedirectResponse(finished.return_to, status_code=status.HTTP_303_SEE_OTHER)
-    set_session_cookie(response, finished.session, absolute_lifetime_seconds(settings))
-    clear_host_cookie(response, LOGIN_COOKIE)
-    return response
-
-
-@router.get("/session", response_model=SessionOut, summary="Who is signed in, and the CSRF token")
-async def current_session(current: CurrentSession, session: DbSession) -> SessionOut:
-    patient = None
-    if current.patient_id is not None:
-        row = await patients_service.get_patient(session, current.patient_id)
-        patient = PatientOut.from_row(row)
-    return SessionOut.of(current, patient)
 
 
 @router.post(

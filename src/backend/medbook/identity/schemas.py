@@ -12,11 +12,9 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from medbook.identity.sessions import SessionView
 from medbook.identity.staff import StaffView
 from medbook.identity.staff_repository import GrantRow
 from medbook.kernel.permissions import Grant, Role
-from medbook.patients.schemas import PatientOut
 from medbook.schemas import SINGLE_LINE_PATTERN, SingleLine, StrictModel
 
 
@@ -181,29 +179,3 @@ class StaffOut(BaseModel):
 class GrantOut(BaseModel):
     role: str
     clinic_id: uuid.UUID | None = Field(description="Null: every clinic.")
-
-
-class SessionOut(BaseModel):
-    kind: str = Field(description="patient or staff")
-    stage: str = Field(
-        description="full; or, for staff between password and code, second_factor or enrol"
-    )
-    csrf_token: str = Field(description="Send as X-CSRF-Token with every state-changing request.")
-    expires_at: datetime = Field(description="When the session ends however active it is.")
-    idle_expires_at: datetime = Field(description="When it ends if no request comes first.")
-    patient: PatientOut | None = None
-    staff_id: uuid.UUID | None = None
-    grants: list[GrantOut] = Field(default_factory=list)
-
-    @classmethod
-    def of(cls, view: SessionView, patient: PatientOut | None) -> SessionOut:
-        return cls(
-            kind=view.kind,
-            stage=view.stage,
-            csrf_token=view.csrf_token,
-            expires_at=view.expires_at,
-            idle_expires_at=view.idle_expires_at,
-            patient=patient,
-            staff_id=view.staff_id,
-            grants=[GrantOut(role=g.role.value, clinic_id=g.clinic_id) for g in view.staff_grants],
-        )

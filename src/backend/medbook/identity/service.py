@@ -1,7 +1,9 @@
-"""Patient sign-in with Singpass: start an attempt, finish it, open a session.
+"""Patient sign-in with Singpass: start an attempt, verify its callback, open a session.
 
 The protocol lives in singpass.py; here are the rules around it: an attempt is single-use,
-short-lived and bound to the browser that started it, and a session is only ever new.
+short-lived and bound to the browser that started it, and a session is only ever new. Who the
+verified person is to the clinics (their patient record) is the patients domain's business:
+patients.service.finish_singpass_login joins the two.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.audit.service import AuditContext, record
-from medbook.data_key import DataKey
 from medbook.identity import repository
 from medbook.identity.sessions import NewSession, revoke_session, start_session
-from medbook.identity.singpass import PendingLogin, SingpassClient, SingpassError
+from medbook.identity.singpass import (
+    PendingLogin,
+    SingpassClient,
+    SingpassError,
+    SingpassIdentity,
+)
 from medbook.kernel.errors import DomainError
-from medbook.patients.service import SignedInPatient, sign_in_with_singpass
 from medbook.settings import Settings
 
 
@@ -36,9 +41,10 @@ class StartedLogin:
 
 
 @dataclass(frozen=True, slots=True)
-class FinishedLogin:
-    session: NewSession
-    patient: SignedInPatient
+class VerifiedLogin:
+    """Singpass vouched for this person, on a callback to an attempt this browser started."""
+
+    person: SingpassIdentity
     return_to: str
 
 
@@ -67,20 +73,17 @@ async def start_singpass_login(
     return StartedLogin(started.authorize_url, binding)
 
 
-async def finish_singpass_login(
+async def verify_singpass_callback(
     session: AsyncSession,
     singpass: SingpassClient,
-    key: DataKey,
-    settings: Settings,
     audit: AuditContext,
     *,
     state: str,
     code: str,
     issuer: str | None,
     browser_binding: str | None,
-    replaced_session: uuid.UUID | None,
-) -> FinishedLogin:
-    """Check the callback against its attempt, redeem the code, and sign the patient in.
+) -> VerifiedLogin:
+    """Check the callback against its attempt and redeem the code: who Singpass says it is.
 
     Every refusal after the attempt is found keeps it used up (keep_changes): a state or code
     is good for one try, whatever happens in that try.
@@ -120,20 +123,32 @@ async def finish_singpass_login(
         await _refuse(session, audit, error.code)
         error.keep_changes = True
         raise
-    patient = await sign_in_with_singpass(session, key, identity.uuid, identity.nric)
+    return VerifiedLogin(identity, attempt.return_to)
+
+
+async def start_patient_session(
+    session: AsyncSession,
+    settings: Settings,
+    audit: AuditContext,
+    patient_id: uuid.UUID,
+    *,
+    new_patient: bool,
+    replaced_session: uuid.UUID | None,
+) -> NewSession:
+    """A new session for a patient Singpass has just verified; the browser's old one ends."""
     if replaced_session is not None:
         await revoke_session(session, replaced_session)
-    new = await start_session(session, settings, kind="patient", subject_id=patient.id)
+    new = await start_session(session, settings, kind="patient", subject_id=patient_id)
     await record(
         session,
         "patient.sign_in",
-        AuditContext("patient", patient.id, audit.client_hash),
+        AuditContext("patient", patient_id, audit.client_hash),
         subject_kind="patient",
-        subject_id=patient.id,
+        subject_id=patient_id,
         method="singpass",
-        new_patient=patient.is_new,
+        new_patient=new_patient,
     )
-    return FinishedLogin(new, patient, attempt.return_to)
+    return new
 
 
 async def _refuse(session: AsyncSession, audit: AuditContext, reason: str) -> None:

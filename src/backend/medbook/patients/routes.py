@@ -1,21 +1,83 @@
-"""The signed-in patient's own record, and the desk's patient search."""
+"""The signed-in patient's own record, the desk's patient search, and the patient's side of
+signing in: Singpass's callback (the person becomes a patient with a session) and the current
+session with the patient's record."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import RedirectResponse
 from pydantic import StringConstraints
 
-from medbook.deps import DbSession
+from medbook.deps import AppSettings, DbSession
 from medbook.errors import PROBLEM_RESPONSES
-from medbook.identity.dependencies import AppDataKey, Audit, PatientActor, StaffMember
+from medbook.identity.cookies import LOGIN_COOKIE, clear_host_cookie, set_session_cookie
+from medbook.identity.dependencies import (
+    AppDataKey,
+    Audit,
+    CurrentSession,
+    OptionalSession,
+    PatientActor,
+    StaffMember,
+    singpass_client,
+)
+from medbook.identity.sessions import absolute_lifetime_seconds
 from medbook.patients import service
-from medbook.patients.schemas import ContactIn, PatientMatchOut, PatientOut
+from medbook.patients.schemas import ContactIn, PatientMatchOut, PatientOut, SessionOut
 from medbook.schemas import SINGLE_LINE_PATTERN
 
 router = APIRouter(prefix="/api/v1/me", tags=["patients"], responses=PROBLEM_RESPONSES)
 staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=PROBLEM_RESPONSES)
+sign_in_router = APIRouter(prefix="/api/v1", tags=["sign-in"], responses=PROBLEM_RESPONSES)
+
+
+@sign_in_router.get(
+    "/auth/singpass/callback",
+    status_code=status.HTTP_303_SEE_OTHER,
+    response_class=RedirectResponse,
+    summary="Where Singpass sends the browser back; signs the patient in",
+)
+async def singpass_callback(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    key: AppDataKey,
+    audit: Audit,
+    current: OptionalSession,
+    state: Annotated[str, Query(min_length=1, max_length=256, pattern=SINGLE_LINE_PATTERN)],
+    code: Annotated[str, Query(min_length=1, max_length=2048, pattern=SINGLE_LINE_PATTERN)],
+    iss: Annotated[
+        str | None, Query(max_length=500, description="The provider's name for itself (RFC 9207).")
+    ] = None,
+) -> RedirectResponse:
+    finished = await service.finish_singpass_login(
+        session,
+        singpass_client(request),
+        key,
+        settings,
+        audit,
+        state=state,
+        code=code,
+        issuer=iss,
+        browser_binding=request.cookies.get(LOGIN_COOKIE),
+        replaced_session=current.id if current else None,
+    )
+    response = RedirectResponse(finished.return_to, status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookie(response, finished.session, absolute_lifetime_seconds(settings))
+    clear_host_cookie(response, LOGIN_COOKIE)
+    return response
+
+
+@sign_in_router.get(
+    "/session", response_model=SessionOut, summary="Who is signed in, and the CSRF token"
+)
+async def current_session(current: CurrentSession, session: DbSession) -> SessionOut:
+    patient = None
+    if current.patient_id is not None:
+        row = await service.get_patient(session, current.patient_id)
+        patient = PatientOut.from_row(row)
+    return SessionOut.of(current, patient)
 
 
 @router.get("", response_model=PatientOut, summary="My record, as the clinic keeps it")

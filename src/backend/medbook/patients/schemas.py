@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Self
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, Field
 
+from medbook.identity.schemas import GrantOut
+from medbook.identity.sessions import SessionView
 from medbook.patients.models import Patient
 from medbook.patients.service import ContactDetails, PatientMatch
 from medbook.schemas import SingleLine, StrictModel
@@ -112,4 +115,30 @@ class PatientMatchOut(PatientSummaryOut):
             nric_masked=patient.nric_masked,
             email=patient.email if known_here else None,
             known_here=known_here,
+        )
+
+
+class SessionOut(BaseModel):
+    kind: str = Field(description="patient or staff")
+    stage: str = Field(
+        description="full; or, for staff between password and code, second_factor or enrol"
+    )
+    csrf_token: str = Field(description="Send as X-CSRF-Token with every state-changing request.")
+    expires_at: datetime = Field(description="When the session ends however active it is.")
+    idle_expires_at: datetime = Field(description="When it ends if no request comes first.")
+    patient: PatientOut | None = None
+    staff_id: uuid.UUID | None = None
+    grants: list[GrantOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, view: SessionView, patient: PatientOut | None) -> SessionOut:
+        return cls(
+            kind=view.kind,
+            stage=view.stage,
+            csrf_token=view.csrf_token,
+            expires_at=view.expires_at,
+            idle_expires_at=view.idle_expires_at,
+            patient=patient,
+            staff_id=view.staff_id,
+            grants=[GrantOut(role=g.role.value, clinic_id=g.clinic_id) for g in view.staff_grants],
         )

@@ -1,4 +1,6 @@
-"""Patient records: Singpass patients recognised by their UUID, contact details, walk-ins."""
+"""Patient records: Singpass patients recognised by their UUID, contact details, walk-ins, and
+the patient's sign-in with Singpass (identity verifies the person and keeps the session; the
+record behind them is ours)."""
 
 from __future__ import annotations
 
@@ -14,11 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.audit.service import AuditContext, record
 from medbook.data_key import DataKey
+from medbook.identity import service as identity_service
+from medbook.identity.sessions import NewSession
+from medbook.identity.singpass import SingpassClient
 from medbook.kernel.errors import ConflictError, ForbiddenError, NotFoundError
 from medbook.kernel.permissions import Permission, StaffPrincipal
 from medbook.patients import nric as nrics
 from medbook.patients import repository
 from medbook.patients.models import Patient
+from medbook.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +93,49 @@ async def sign_in_with_singpass(
         ) from error
     complete = await repository.has_contact_details(session, patient_id)
     return SignedInPatient(patient_id, created, not complete)
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedLogin:
+    session: NewSession
+    patient: SignedInPatient
+    return_to: str
+
+
+async def finish_singpass_login(
+    session: AsyncSession,
+    singpass: SingpassClient,
+    key: DataKey,
+    settings: Settings,
+    audit: AuditContext,
+    *,
+    state: str,
+    code: str,
+    issuer: str | None,
+    browser_binding: str | None,
+    replaced_session: uuid.UUID | None,
+) -> FinishedLogin:
+    """Singpass's callback: identity checks it against its attempt and redeems the code; the
+    person it names is recognised (or recorded) as a patient, who gets a new session."""
+    verified = await identity_service.verify_singpass_callback(
+        session,
+        singpass,
+        audit,
+        state=state,
+        code=code,
+        issuer=issuer,
+        browser_binding=browser_binding,
+    )
+    patient = await sign_in_with_singpass(session, key, verified.person.uuid, verified.person.nric)
+    new = await identity_service.start_patient_session(
+        session,
+        settings,
+        audit,
+        patient.id,
+        new_patient=patient.is_new,
+        replaced_session=replaced_session,
+    )
+    return FinishedLogin(new, patient, verified.return_to)
 
 
 async def get_patient(session: AsyncSession, patient_id: uuid.UUID) -> Patient:
