@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
+from medbook.kernel.errors import ClinicNotFoundError as ClinicNotFoundError
 from medbook.kernel.errors import ConflictError, NotFoundError, UnprocessableError
-
-
-class ClinicNotFoundError(NotFoundError):
-    code = "clinic_not_found"
 
 
 class PractitionerNotFoundError(NotFoundError):

@@ -54,6 +54,7 @@ from medbook.identity.sessions import (
 )
 from medbook.identity.staff_repository import Account, GrantRow
 from medbook.kernel.errors import (
+    ClinicNotFoundError,
     ConflictError,
     DomainError,
     ForbiddenError,
@@ -130,10 +131,6 @@ class GrantExistsError(ConflictError):
     code = "grant_exists"
 
 
-class ClinicNotFoundError(NotFoundError):
-    code = "clinic_not_found"
-
-
 class OwnAccountError(ForbiddenError):
     code = "own_account"
 
@@ -204,7 +201,7 @@ def normalise_email(email: str) -> str:
 
 
 async def create_staff_member(
-    db: AsyncSession,
+    session: AsyncSession,
     *,
     email: str,
     full_name: str,
@@ -223,19 +220,16 @@ async def create_staff_member(
     if "@" not in email or not full_name:
         raise InvalidStaffDetailsError("Give the person's full name and their email address.")
     passwords.check_password(password, email=email, full_name=full_name)
-    for grant in grants:
-        if grant.clinic_id is not None and not await repository.clinic_exists(db, grant.clinic_id):
-            raise ClinicNotFoundError("There is no clinic with that id.")
     password_hash = await passwords.hash_password(password)
     staff_id = await repository.insert_account(
-        db, email=email, full_name=full_name, password_hash=password_hash
+        session, email=email, full_name=full_name, password_hash=password_hash
     )
     if staff_id is None:
         raise StaffEmailTakenError("A staff account with that email address already exists.")
-    await audit.record(db, "staff.created", context, subject_kind=STAFF, subject_id=staff_id)
+    await audit.record(session, "staff.created", context, subject_kind=STAFF, subject_id=staff_id)
     for grant in dict.fromkeys(grants):
-        await repository.add_grant(db, staff_id, grant.role, grant.clinic_id, granted_by)
-        await _record_grant(db, "staff.role.granted", context, staff_id, grant)
+        await _add_grant(session, staff_id, grant, granted_by)
+        await _record_grant(session, "staff.role.granted", context, staff_id, grant)
     return staff_id
 
 
@@ -243,7 +237,7 @@ async def create_staff_member(
 
 
 async def sign_in_with_password(
-    db: AsyncSession,
+    session: AsyncSession,
     settings: Settings,
     key: DataKey,
     *,
@@ -258,15 +252,15 @@ async def sign_in_with_password(
     hash, the same throttle), so neither the answer nor its timing tells them apart.
     """
     email = normalise_email(email)
-    account = await repository.find_by_email(db, email)
+    account = await repository.find_by_email(session, email)
     staff_id = account.id if account is not None else None
     address = throttle.throttle_for(key, email, context.client_hash, staff_id)
     # Checked before the password: while delayed, guesses are not even tried.
-    await _refuse_if_throttled(db, context, staff_id, [address], "password")
+    await _refuse_if_throttled(session, context, staff_id, [address], "password")
     if account is None:
         await passwords.spend_a_verification(password)
         await _count_failure(
-            db,
+            session,
             settings,
             context,
             [address],
@@ -277,7 +271,7 @@ async def sign_in_with_password(
     verified = await passwords.verify_password(account.password_hash, password)
     if not verified.ok:
         await _count_failure(
-            db,
+            session,
             settings,
             context,
             [address],
@@ -287,10 +281,10 @@ async def sign_in_with_password(
         )
     if not account.active:
         # Only said to someone who knows the password: it tells nothing to a guesser.
-        await _record_failure(db, context, account.id, "inactive", "password")
+        await _record_failure(session, context, account.id, "inactive", "password")
         raise AccountInactiveError("This account has been deactivated. Please ask your manager.")
     if verified.new_hash is not None:
-        await repository.set_password_hash(db, account.id, verified.new_hash, changed=False)
+        await repository.set_password_hash(session, account.id, verified.new_hash, changed=False)
     # The throttle is not forgotten here but once the whole sign-in succeeds: someone who has
     # the password must not get a fresh allowance of code guesses by entering it again.
     stage: Literal["second_factor", "enrol"] = (
@@ -298,10 +292,15 @@ async def sign_in_with_password(
     )
     lifetime = SECOND_FACTOR_SECONDS if stage == "second_factor" else ENROL_SECONDS
     new = await start_session(
-        db, settings, kind="staff", subject_id=account.id, stage=stage, lifetime_seconds=lifetime
+        session,
+        settings,
+        kind="staff",
+        subject_id=account.id,
+        stage=stage,
+        lifetime_seconds=lifetime,
     )
     await audit.record(
-        db,
+        session,
         "staff.sign_in.password_accepted",
         context,
         subject_kind=STAFF,
@@ -312,7 +311,7 @@ async def sign_in_with_password(
 
 
 async def pass_second_factor(
-    db: AsyncSession,
+    session: AsyncSession,
     settings: Settings,
     key: DataKey,
     view: SessionView,
@@ -326,15 +325,15 @@ async def pass_second_factor(
     Wrong codes are throttled per address and also for the account from every address: only
     someone with the password gets here, and a botnet must not share out a million guesses.
     """
-    account = await _pre_authenticated(db, view, "second_factor")
+    account = await _pre_authenticated(session, view, "second_factor")
     address = throttle.throttle_for(key, account.email, context.client_hash, account.id)
     throttles = [address, address.every_address()]
-    await _refuse_if_throttled(db, context, account.id, throttles, "second_factor")
+    await _refuse_if_throttled(session, context, account.id, throttles, "second_factor")
     if code is not None:
-        step = await _matching_step(db, key, account, code)
+        step = await _matching_step(session, key, account, code)
         if step is None:
             await _count_failure(
-                db,
+                session,
                 settings,
                 context,
                 throttles,
@@ -342,15 +341,15 @@ async def pass_second_factor(
                 "second_factor",
                 InvalidCodeError(_BAD_CODE),
             )
-        await repository.accept_totp_step(db, account.id, step)
+        await repository.accept_totp_step(session, account.id, step)
         method = "totp"
     else:
         used = recovery_code is not None and await repository.use_recovery_code(
-            db, account.id, hash_recovery_code(recovery_code)
+            session, account.id, hash_recovery_code(recovery_code)
         )
         if not used:
             await _count_failure(
-                db,
+                session,
                 settings,
                 context,
                 throttles,
@@ -358,9 +357,9 @@ async def pass_second_factor(
                 "second_factor",
                 InvalidCodeError(_BAD_CODE),
             )
-        remaining = await repository.count_unused_recovery_codes(db, account.id)
+        remaining = await repository.count_unused_recovery_codes(session, account.id)
         await audit.record(
-            db,
+            session,
             "staff.recovery_code.used",
             context,
             subject_kind=STAFF,
@@ -368,26 +367,32 @@ async def pass_second_factor(
             remaining=remaining,
         )
         method = "recovery_code"
-    return await _complete_sign_in(db, settings, view, account.id, address, context, method)
+    return await _complete_sign_in(session, settings, view, account.id, address, context, method)
 
 
 async def start_enrolment(
-    db: AsyncSession, key: DataKey, view: SessionView, *, context: AuditContext
+    session: AsyncSession, key: DataKey, view: SessionView, *, context: AuditContext
 ) -> Enrolment:
     """A new TOTP secret for the authenticator app. Asking again replaces it (a QR code
     scanned into the wrong phone); it counts only once confirmed with a code."""
-    account = await _pre_authenticated(db, view, "enrol")
+    account = await _pre_authenticated(session, view, "enrol")
     secret = pyotp.random_base32()  # 32 characters: 160 bits, as RFC 4226 recommends
-    await repository.set_pending_totp(db, account.id, key.encrypt(secret, purpose=TOTP_PURPOSE))
+    await repository.set_pending_totp(
+        session, account.id, key.encrypt(secret, purpose=TOTP_PURPOSE)
+    )
     uri = pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=ISSUER)
     await audit.record(
-        db, "staff.factor.enrolment_started", context, subject_kind=STAFF, subject_id=account.id
+        session,
+        "staff.factor.enrolment_started",
+        context,
+        subject_kind=STAFF,
+        subject_id=account.id,
     )
     return Enrolment(secret=secret, otpauth_uri=uri, qr_svg=qr_svg(uri))
 
 
 async def confirm_enrolment(
-    db: AsyncSession,
+    session: AsyncSession,
     settings: Settings,
     key: DataKey,
     view: SessionView,
@@ -397,30 +402,30 @@ async def confirm_enrolment(
 ) -> tuple[SignedIn, list[str]]:
     """A first good code proves the app has the secret: the factor is confirmed, the member is
     signed in, and gets their recovery codes (shown this once)."""
-    account = await _pre_authenticated(db, view, "enrol")
+    account = await _pre_authenticated(session, view, "enrol")
     if account.totp_secret is None:
         raise WrongSignInStageError("Start enrolment first: there is no authenticator to confirm.")
-    step = await _matching_step(db, key, account, code)
+    step = await _matching_step(session, key, account, code)
     if step is None:
         # Recorded, but not throttled: whoever is here holds the secret they are confirming,
         # so a wrong code is a typo rather than a guess (the per-address rate limit still
         # applies).
-        await _record_failure(db, context, account.id, "bad_code", "enrol")
+        await _record_failure(session, context, account.id, "bad_code", "enrol")
         raise InvalidCodeError(_BAD_CODE)
-    await repository.confirm_totp(db, account.id, step)
-    recovery_codes = await _new_recovery_codes(db, account.id)
+    await repository.confirm_totp(session, account.id, step)
+    recovery_codes = await _new_recovery_codes(session, account.id)
     await audit.record(
-        db, "staff.factor.enrolled", context, subject_kind=STAFF, subject_id=account.id
+        session, "staff.factor.enrolled", context, subject_kind=STAFF, subject_id=account.id
     )
     address = throttle.throttle_for(key, account.email, context.client_hash, account.id)
     signed_in = await _complete_sign_in(
-        db, settings, view, account.id, address, context, "enrolment"
+        session, settings, view, account.id, address, context, "enrolment"
     )
     return signed_in, recovery_codes
 
 
 async def change_password(
-    db: AsyncSession,
+    session: AsyncSession,
     settings: Settings,
     key: DataKey,
     staff_id: uuid.UUID,
@@ -432,13 +437,13 @@ async def change_password(
     """Replace one's own password. Every session of the account ends (a thief's too) and this
     browser gets a new one. Wrong current passwords are throttled like sign-in's (a session
     left open on a shared desk is no licence to guess)."""
-    account = await _account(db, staff_id, for_update=True)
+    account = await _account(session, staff_id, for_update=True)
     address = throttle.throttle_for(key, account.email, context.client_hash, account.id)
-    await _refuse_if_throttled(db, context, account.id, [address], "password_change")
+    await _refuse_if_throttled(session, context, account.id, [address], "password_change")
     verified = await passwords.verify_password(account.password_hash, current_password)
     if not verified.ok:
         await _count_failure(
-            db,
+            session,
             settings,
             context,
             [address],
@@ -450,11 +455,11 @@ async def change_password(
     if passwords.normalise(new_password) == passwords.normalise(current_password):
         raise passwords.WeakPasswordError("The new password must differ from the current one.")
     new_hash = await passwords.hash_password(new_password)
-    await repository.set_password_hash(db, account.id, new_hash, changed=True)
-    ended = await revoke_all_sessions(db, kind="staff", subject_id=account.id)
-    new = await start_session(db, settings, kind="staff", subject_id=account.id)
+    await repository.set_password_hash(session, account.id, new_hash, changed=True)
+    ended = await revoke_all_sessions(session, kind="staff", subject_id=account.id)
+    new = await start_session(session, settings, kind="staff", subject_id=account.id)
     await audit.record(
-        db,
+        session,
         "staff.password.changed",
         context,
         subject_kind=STAFF,
@@ -465,7 +470,7 @@ async def change_password(
 
 
 async def regenerate_recovery_codes(
-    db: AsyncSession,
+    session: AsyncSession,
     settings: Settings,
     key: DataKey,
     staff_id: uuid.UUID,
@@ -475,14 +480,14 @@ async def regenerate_recovery_codes(
 ) -> list[str]:
     """Ten new recovery codes, the old ones void. Needs a current TOTP code: a session left
     open on a shared desk must not be enough to mint a way past the second factor."""
-    account = await _account(db, staff_id, for_update=True)
+    account = await _account(session, staff_id, for_update=True)
     address = throttle.throttle_for(key, account.email, context.client_hash, account.id)
     throttles = [address, address.every_address()]
-    await _refuse_if_throttled(db, context, account.id, throttles, "recovery_codes")
-    step = await _matching_step(db, key, account, code)
+    await _refuse_if_throttled(session, context, account.id, throttles, "recovery_codes")
+    step = await _matching_step(session, key, account, code)
     if step is None:
         await _count_failure(
-            db,
+            session,
             settings,
             context,
             throttles,
@@ -490,10 +495,14 @@ async def regenerate_recovery_codes(
             "recovery_codes",
             InvalidCodeError(_BAD_CODE),
         )
-    await repository.accept_totp_step(db, account.id, step)
-    recovery_codes = await _new_recovery_codes(db, account.id)
+    await repository.accept_totp_step(session, account.id, step)
+    recovery_codes = await _new_recovery_codes(session, account.id)
     await audit.record(
-        db, "staff.recovery_codes.regenerated", context, subject_kind=STAFF, subject_id=account.id
+        session,
+        "staff.recovery_codes.regenerated",
+        context,
+        subject_kind=STAFF,
+        subject_id=account.id,
     )
     return recovery_codes
 
@@ -521,7 +530,7 @@ def has_authority_over(principal: StaffPrincipal, grants: Sequence[Grant]) -> bo
 
 
 async def admin_create_staff(
-    db: AsyncSession,
+    session: AsyncSession,
     principal: StaffPrincipal,
     *,
     email: str,
@@ -537,7 +546,7 @@ async def admin_create_staff(
     for grant in grants:
         _require_grantable(principal, grant)
     staff_id = await create_staff_member(
-        db,
+        session,
         email=email,
         full_name=full_name,
         password=password,
@@ -545,19 +554,19 @@ async def admin_create_staff(
         granted_by=principal.staff_id,
         context=context,
     )
-    return await _view(db, staff_id)
+    return await _view(session, staff_id)
 
 
-async def list_staff(db: AsyncSession, principal: StaffPrincipal) -> list[StaffView]:
+async def list_staff(session: AsyncSession, principal: StaffPrincipal) -> list[StaffView]:
     """Everyone, for an administrator; for a clinic manager, staff with a role at their
     clinics."""
     clinics = _require_staff_manager(principal)
-    accounts = await repository.list_accounts(db, clinics)
-    grants = await repository.grants_of(db, [account.id for account in accounts])
+    accounts = await repository.list_accounts(session, clinics)
+    grants = await repository.grants_of(session, [account.id for account in accounts])
     by_member: dict[uuid.UUID, list[GrantRow]] = {}
     for grant in grants:
         by_member.setdefault(grant.staff_id, []).append(grant)
-    delayed = await throttle_repository.delayed_until(db, [account.id for account in accounts])
+    delayed = await throttle_repository.delayed_until(session, [account.id for account in accounts])
     return [
         _present(account, by_member.get(account.id, []), delayed.get(account.id))
         for account in accounts
@@ -565,16 +574,18 @@ async def list_staff(db: AsyncSession, principal: StaffPrincipal) -> list[StaffV
     ]
 
 
-async def get_staff(db: AsyncSession, principal: StaffPrincipal, staff_id: uuid.UUID) -> StaffView:
+async def get_staff(
+    session: AsyncSession, principal: StaffPrincipal, staff_id: uuid.UUID
+) -> StaffView:
     """An account they manage, or their own."""
     if principal.staff_id == staff_id:
         _require_staff_manager(principal)
-        return await _view(db, staff_id)
-    return await _managed_account(db, principal, staff_id)
+        return await _view(session, staff_id)
+    return await _managed_account(session, principal, staff_id)
 
 
 async def grant_role(
-    db: AsyncSession,
+    session: AsyncSession,
     principal: StaffPrincipal,
     staff_id: uuid.UUID,
     grant: Grant,
@@ -583,20 +594,15 @@ async def grant_role(
 ) -> StaffView:
     """Give a role to an account they manage, if they may grant that role there."""
     _require_grantable(principal, grant)
-    await _managed_account(db, principal, staff_id)
-    if grant.clinic_id is not None and not await repository.clinic_exists(db, grant.clinic_id):
-        raise ClinicNotFoundError("There is no clinic with that id.")
-    created = await repository.add_grant(
-        db, staff_id, grant.role, grant.clinic_id, principal.staff_id
-    )
-    if created is None:
+    await _managed_account(session, principal, staff_id)
+    if not await _add_grant(session, staff_id, grant, principal.staff_id):
         raise GrantExistsError("They already have that role there.")
-    await _record_grant(db, "staff.role.granted", context, staff_id, grant)
-    return await _view(db, staff_id)
+    await _record_grant(session, "staff.role.granted", context, staff_id, grant)
+    return await _view(session, staff_id)
 
 
 async def revoke_role(
-    db: AsyncSession,
+    session: AsyncSession,
     principal: StaffPrincipal,
     staff_id: uuid.UUID,
     grant_id: uuid.UUID,
@@ -604,21 +610,21 @@ async def revoke_role(
     context: AuditContext,
 ) -> StaffView:
     """Take a role away from an account they manage."""
-    view = await _managed_account(db, principal, staff_id)
-    row = await repository.get_grant(db, grant_id)
+    view = await _managed_account(session, principal, staff_id)
+    row = await repository.get_grant(session, grant_id)
     if row is None or row.staff_id != staff_id:
         raise GrantNotFoundError("That account has no such role grant.")
     grant = Grant(row.role, row.clinic_id)
     _require_grantable(principal, grant)
     if view.active and _is_organisation_administrator(grant):
-        await _keep_an_administrator(db, staff_id)
-    await repository.delete_grant(db, grant_id)
-    await _record_grant(db, "staff.role.revoked", context, staff_id, grant)
-    return await _view(db, staff_id)
+        await _keep_an_administrator(session, staff_id)
+    await repository.delete_grant(session, grant_id)
+    await _record_grant(session, "staff.role.revoked", context, staff_id, grant)
+    return await _view(session, staff_id)
 
 
 async def set_active(
-    db: AsyncSession,
+    session: AsyncSession,
     principal: StaffPrincipal,
     staff_id: uuid.UUID,
     *,
@@ -626,16 +632,16 @@ async def set_active(
     context: AuditContext,
 ) -> StaffView:
     """Deactivate (every session ends at once) or reactivate an account."""
-    view = await _managed_account(db, principal, staff_id)
+    view = await _managed_account(session, principal, staff_id)
     if view.active == active:
         return view
     if not active:
         if any(_is_organisation_administrator(_as_grant(g)) for g in view.grants):
-            await _keep_an_administrator(db, staff_id)
-        await repository.set_active(db, staff_id, active=False)
-        ended = await revoke_all_sessions(db, kind="staff", subject_id=staff_id)
+            await _keep_an_administrator(session, staff_id)
+        await repository.set_active(session, staff_id, active=False)
+        ended = await revoke_all_sessions(session, kind="staff", subject_id=staff_id)
         await audit.record(
-            db,
+            session,
             "staff.deactivated",
             context,
             subject_kind=STAFF,
@@ -643,34 +649,34 @@ async def set_active(
             sessions_ended=ended,
         )
     else:
-        await repository.set_active(db, staff_id, active=True)
+        await repository.set_active(session, staff_id, active=True)
         await audit.record(
-            db, "staff.reactivated", context, subject_kind=STAFF, subject_id=staff_id
+            session, "staff.reactivated", context, subject_kind=STAFF, subject_id=staff_id
         )
-    return await _view(db, staff_id)
+    return await _view(session, staff_id)
 
 
 async def reset_factors(
-    db: AsyncSession, principal: StaffPrincipal, staff_id: uuid.UUID, *, context: AuditContext
+    session: AsyncSession, principal: StaffPrincipal, staff_id: uuid.UUID, *, context: AuditContext
 ) -> StaffView:
     """For a lost phone: the authenticator and recovery codes are forgotten, every session
     ends, and the member enrols again at their next sign-in."""
-    await _managed_account(db, principal, staff_id)
-    await repository.clear_second_factor(db, staff_id)
-    ended = await revoke_all_sessions(db, kind="staff", subject_id=staff_id)
+    await _managed_account(session, principal, staff_id)
+    await repository.clear_second_factor(session, staff_id)
+    ended = await revoke_all_sessions(session, kind="staff", subject_id=staff_id)
     await audit.record(
-        db,
+        session,
         "staff.factors.reset",
         context,
         subject_kind=STAFF,
         subject_id=staff_id,
         sessions_ended=ended,
     )
-    return await _view(db, staff_id)
+    return await _view(session, staff_id)
 
 
 async def lift_throttles(
-    db: AsyncSession,
+    session: AsyncSession,
     principal: StaffPrincipal,
     key: DataKey,
     staff_id: uuid.UUID,
@@ -679,19 +685,19 @@ async def lift_throttles(
 ) -> StaffView:
     """End every sign-in delay of an account, from every address, at once (the member has
     been reached and it was them). Never one's own: that takes a second administrator."""
-    view = await _managed_account(db, principal, staff_id)
-    await lift_throttles_of(db, key, view.id, view.email, context)
-    return await _view(db, staff_id)
+    view = await _managed_account(session, principal, staff_id)
+    await lift_throttles_of(session, key, view.id, view.email, context)
+    return await _view(session, staff_id)
 
 
 async def lift_throttles_of(
-    db: AsyncSession, key: DataKey, staff_id: uuid.UUID, email: str, context: AuditContext
+    session: AsyncSession, key: DataKey, staff_id: uuid.UUID, email: str, context: AuditContext
 ) -> int:
     """Lift an account's throttles and record it (the admin API, or `medbook staff
     unthrottle` at the server); how many were delaying someone."""
-    lifted = await throttle.lift(db, key, email, staff_id)
+    lifted = await throttle.lift(session, key, email, staff_id)
     await audit.record(
-        db,
+        session,
         "staff.sign_in.throttle_lifted",
         context,
         subject_kind=STAFF,
@@ -712,7 +718,9 @@ def qr_svg(uri: str) -> str:
     return buffer.getvalue().decode()
 
 
-async def _matching_step(db: AsyncSession, key: DataKey, account: Account, code: str) -> int | None:
+async def _matching_step(
+    session: AsyncSession, key: DataKey, account: Account, code: str
+) -> int | None:
     """The time step the code belongs to, if it is good and newer than the last one accepted.
 
     The database clock says what time it is, like every other expiry here. A step at or before
@@ -721,7 +729,7 @@ async def _matching_step(db: AsyncSession, key: DataKey, account: Account, code:
     if account.totp_secret is None or not code.isdigit():
         return None
     totp = pyotp.TOTP(key.decrypt(account.totp_secret, purpose=TOTP_PURPOSE))
-    current = totp.timecode(await repository.database_now(db))
+    current = totp.timecode(await repository.database_now(session))
     found = None
     for step in range(current - TOTP_VALID_WINDOW, current + TOTP_VALID_WINDOW + 1):
         if hmac.compare_digest(totp.generate_otp(step), code) and (
@@ -743,23 +751,27 @@ def hash_recovery_code(code: str) -> bytes:
     return hashlib.sha256(canonical.encode()).digest()
 
 
-async def _new_recovery_codes(db: AsyncSession, staff_id: uuid.UUID) -> list[str]:
+async def _new_recovery_codes(session: AsyncSession, staff_id: uuid.UUID) -> list[str]:
     codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
-    await repository.replace_recovery_codes(db, staff_id, [hash_recovery_code(c) for c in codes])
+    await repository.replace_recovery_codes(
+        session, staff_id, [hash_recovery_code(c) for c in codes]
+    )
     return codes
 
 
 # --- helpers ------------------------------------------------------------------------------------
 
 
-async def _account(db: AsyncSession, staff_id: uuid.UUID, *, for_update: bool = False) -> Account:
-    account = await repository.get_account(db, staff_id, for_update=for_update)
+async def _account(
+    session: AsyncSession, staff_id: uuid.UUID, *, for_update: bool = False
+) -> Account:
+    account = await repository.get_account(session, staff_id, for_update=for_update)
     if account is None:
         raise StaffNotFoundError("There is no staff account with that id.")
     return account
 
 
-async def _pre_authenticated(db: AsyncSession, view: SessionView, stage: Stage) -> Account:
+async def _pre_authenticated(session: AsyncSession, view: SessionView, stage: Stage) -> Account:
     """The account behind a pre-authentication session at this stage, its row locked."""
     if view.staff_id is None:
         raise ForbiddenError("This is for clinic staff.", code="staff_only")
@@ -768,7 +780,7 @@ async def _pre_authenticated(db: AsyncSession, view: SessionView, stage: Stage) 
             raise WrongSignInStageError("You are already signed in.")
         wanted = "enrol your authenticator" if view.stage == "enrol" else "enter your code"
         raise WrongSignInStageError(f"This step comes later: first {wanted}.")
-    account = await _account(db, view.staff_id, for_update=True)
+    account = await _account(session, view.staff_id, for_update=True)
     if stage == "enrol" and account.totp_confirmed:
         # Another browser of theirs enrolled meanwhile. Replacing a confirmed authenticator
         # takes the second factor or an administrator, never the password alone.
@@ -777,7 +789,7 @@ async def _pre_authenticated(db: AsyncSession, view: SessionView, stage: Stage) 
 
 
 async def _complete_sign_in(
-    db: AsyncSession,
+    session: AsyncSession,
     settings: Settings,
     view: SessionView,
     staff_id: uuid.UUID,
@@ -786,24 +798,24 @@ async def _complete_sign_in(
     method: str,
 ) -> SignedIn:
     # A new token and a new CSRF token: nothing known before the second factor is good after.
-    await revoke_session(db, view.id)
-    await throttle.forget_address(db, address)
-    new = await start_session(db, settings, kind="staff", subject_id=staff_id, stage="full")
+    await revoke_session(session, view.id)
+    await throttle.forget_address(session, address)
+    new = await start_session(session, settings, kind="staff", subject_id=staff_id, stage="full")
     await audit.record(
-        db, "staff.signed_in", context, subject_kind=STAFF, subject_id=staff_id, method=method
+        session, "staff.signed_in", context, subject_kind=STAFF, subject_id=staff_id, method=method
     )
     return SignedIn(staff_id, new, absolute_lifetime_seconds(settings))
 
 
 async def _record_failure(
-    db: AsyncSession,
+    session: AsyncSession,
     context: AuditContext,
     staff_id: uuid.UUID | None,
     reason: str,
     stage: str,
 ) -> None:
     await audit.record(
-        db,
+        session,
         "staff.sign_in.failed",
         context,
         subject_kind=STAFF if staff_id else None,
@@ -814,7 +826,7 @@ async def _record_failure(
 
 
 async def _refuse_if_throttled(
-    db: AsyncSession,
+    session: AsyncSession,
     context: AuditContext,
     staff_id: uuid.UUID | None,
     throttles: list[throttle.Throttle],
@@ -824,14 +836,14 @@ async def _refuse_if_throttled(
     answer for any email, known or not."""
     what = "sign-in attempts" if stage in ("password", "password_change") else "codes"
     try:
-        await throttle.refuse_if_delayed(db, throttles, what)
+        await throttle.refuse_if_delayed(session, throttles, what)
     except throttle.SignInThrottledError:
-        await _record_failure(db, context, staff_id, "throttled", stage)
+        await _record_failure(session, context, staff_id, "throttled", stage)
         raise
 
 
 async def _count_failure(
-    db: AsyncSession,
+    session: AsyncSession,
     settings: Settings,
     context: AuditContext,
     throttles: list[throttle.Throttle],
@@ -844,12 +856,12 @@ async def _count_failure(
     delay; the next attempt learns of the delay."""
     policy = throttle.Policy.from_settings(settings)
     staff_id = throttles[0].staff_id
-    await _record_failure(db, context, staff_id, reason, stage)
+    await _record_failure(session, context, staff_id, reason, stage)
     for counted in throttles:
-        seconds = await throttle.count_failure(db, policy, counted)
+        seconds = await throttle.count_failure(session, policy, counted)
         if seconds > 0:
             await audit.record(
-                db,
+                session,
                 "staff.sign_in.throttled",
                 context,
                 subject_kind=STAFF if staff_id else None,
@@ -888,30 +900,41 @@ def _is_organisation_administrator(grant: Grant) -> bool:
     return grant.role is Role.ADMINISTRATOR and grant.clinic_id is None
 
 
-async def _keep_an_administrator(db: AsyncSession, staff_id: uuid.UUID) -> None:
-    if not await repository.other_active_administrators(db, staff_id):
+async def _keep_an_administrator(session: AsyncSession, staff_id: uuid.UUID) -> None:
+    if not await repository.other_active_administrators(session, staff_id):
         raise LastAdministratorError(
             "This is the last active administrator: make someone else an administrator first."
         )
+
+
+async def _add_grant(
+    session: AsyncSession, staff_id: uuid.UUID, grant: Grant, granted_by: uuid.UUID | None
+) -> bool:
+    """Give the grant; False when they already hold it. A clinic that does not exist is
+    refused by the grant's foreign key."""
+    added = await repository.add_grant(session, staff_id, grant.role, grant.clinic_id, granted_by)
+    if added == "no_clinic":
+        raise ClinicNotFoundError("There is no clinic with that id.")
+    return added != "held"
 
 
 def _as_grant(row: GrantRow) -> Grant:
     return Grant(row.role, row.clinic_id)
 
 
-async def _view(db: AsyncSession, staff_id: uuid.UUID) -> StaffView:
-    account = await _account(db, staff_id)
-    delayed = await throttle_repository.delayed_until(db, [staff_id])
-    return _present(account, await repository.grants_of(db, [staff_id]), delayed.get(staff_id))
+async def _view(session: AsyncSession, staff_id: uuid.UUID) -> StaffView:
+    account = await _account(session, staff_id)
+    delayed = await throttle_repository.delayed_until(session, [staff_id])
+    return _present(account, await repository.grants_of(session, [staff_id]), delayed.get(staff_id))
 
 
 async def _managed_account(
-    db: AsyncSession, principal: StaffPrincipal, staff_id: uuid.UUID
+    session: AsyncSession, principal: StaffPrincipal, staff_id: uuid.UUID
 ) -> StaffView:
     """The account, once the principal is known to manage it (see the module's docstring)."""
     clinics = _require_staff_manager(principal)
     _not_own_account(principal, staff_id)
-    view = await _view(db, staff_id)
+    view = await _view(session, staff_id)
     if clinics is not None and not any(grant.clinic_id in clinics for grant in view.grants):
         raise StaffNotFoundError("There is no staff account with that id.")
     if not has_authority_over(principal, [_as_grant(g) for g in view.grants]):
@@ -937,10 +960,10 @@ def _present(
 
 
 async def _record_grant(
-    db: AsyncSession, action: str, context: AuditContext, staff_id: uuid.UUID, grant: Grant
+    session: AsyncSession, action: str, context: AuditContext, staff_id: uuid.UUID, grant: Grant
 ) -> None:
     await audit.record(
-        db,
+        session,
         action,
         context,
         subject_kind=STAFF,

@@ -29,6 +29,13 @@ class NotFoundError(DomainError):
     code = "not_found"
 
 
+class ClinicNotFoundError(NotFoundError):
+    """Every domain refers to clinics by id (grants, bookings, feeds): one error for one that
+    does not exist, whoever finds out."""
+
+    code = "clinic_not_found"
+
+
 class ConflictError(DomainError):
     status = 409
     code = "conflict"
