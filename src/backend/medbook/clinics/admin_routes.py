@@ -54,14 +54,14 @@ RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
     summary="Practitioners you manage, inactive ones too",
 )
 async def list_practitioners(
-    db: DbSession,
+    session: DbSession,
     staff: StaffMember,
     clinic_id: Annotated[
         uuid.UUID | None, Query(description="Only those working at this clinic.")
     ] = None,
     active: Annotated[bool | None, Query(description="Only active (or inactive) ones.")] = None,
 ) -> list[PractitionerAdminOut]:
-    views = await service.list_practitioners(db, staff, clinic_id, active)
+    views = await service.list_practitioners(session, staff, clinic_id, active)
     return [PractitionerAdminOut.from_view(view) for view in views]
 
 
@@ -72,10 +72,10 @@ async def list_practitioners(
     summary="Create a practitioner (then give them availability lines)",
 )
 async def create_practitioner(
-    body: PractitionerIn, db: DbSession, staff: StaffMember, context: Audit
+    body: PractitionerIn, session: DbSession, staff: StaffMember, context: Audit
 ) -> PractitionerAdminOut:
     view = await service.create_practitioner(
-        db,
+        session,
         staff,
         clinic_id=body.clinic_id,
         registration_number=body.registration_number,
@@ -95,10 +95,10 @@ async def create_practitioner(
     summary="One practitioner",
 )
 async def get_practitioner(
-    practitioner_id: uuid.UUID, db: DbSession, staff: StaffMember
+    practitioner_id: uuid.UUID, session: DbSession, staff: StaffMember
 ) -> PractitionerAdminOut:
     return PractitionerAdminOut.from_view(
-        await service.get_practitioner(db, staff, practitioner_id)
+        await service.get_practitioner(session, staff, practitioner_id)
     )
 
 
@@ -110,12 +110,12 @@ async def get_practitioner(
 async def update_practitioner(
     practitioner_id: uuid.UUID,
     body: PractitionerPatch,
-    db: DbSession,
+    session: DbSession,
     staff: StaffMember,
     context: Audit,
 ) -> PractitionerChangeOut:
     changed = await service.update_practitioner(
-        db, staff, practitioner_id, body.to_changes(), context=context
+        session, staff, practitioner_id, body.to_changes(), context=context
     )
     return PractitionerChangeOut.from_change(changed)
 
@@ -126,10 +126,10 @@ async def update_practitioner(
     summary="Stop offering a practitioner for booking (their appointments stay)",
 )
 async def deactivate_practitioner(
-    practitioner_id: uuid.UUID, db: DbSession, staff: StaffMember, context: Audit
+    practitioner_id: uuid.UUID, session: DbSession, staff: StaffMember, context: Audit
 ) -> PractitionerChangeOut:
     changed = await service.update_practitioner(
-        db, staff, practitioner_id, PractitionerChanges(active=False), context=context
+        session, staff, practitioner_id, PractitionerChanges(active=False), context=context
     )
     return PractitionerChangeOut.from_change(changed)
 
@@ -142,8 +142,10 @@ async def deactivate_practitioner(
     response_model=list[ServiceAdminOut],
     summary="Every service with its prices, inactive ones too",
 )
-async def list_services(db: DbSession, staff: StaffMember) -> list[ServiceAdminOut]:
-    return [ServiceAdminOut.model_validate(row) for row in await service.list_services(db, staff)]
+async def list_services(session: DbSession, staff: StaffMember) -> list[ServiceAdminOut]:
+    return [
+        ServiceAdminOut.model_validate(row) for row in await service.list_services(session, staff)
+    ]
 
 
 @router.post(
@@ -153,15 +155,17 @@ async def list_services(db: DbSession, staff: StaffMember) -> list[ServiceAdminO
     summary="Create a service (administrators of every clinic)",
 )
 async def create_service(
-    body: ServiceIn, db: DbSession, staff: StaffMember, context: Audit
+    body: ServiceIn, session: DbSession, staff: StaffMember, context: Audit
 ) -> ServiceAdminOut:
-    row = await service.create_service(db, staff, body.code, body.terms(), context=context)
+    row = await service.create_service(session, staff, body.code, body.terms(), context=context)
     return ServiceAdminOut.model_validate(row)
 
 
 @router.get("/services/{service_id}", response_model=ServiceAdminOut, summary="One service")
-async def get_service(service_id: uuid.UUID, db: DbSession, staff: StaffMember) -> ServiceAdminOut:
-    return ServiceAdminOut.model_validate(await service.get_service(db, staff, service_id))
+async def get_service(
+    service_id: uuid.UUID, session: DbSession, staff: StaffMember
+) -> ServiceAdminOut:
+    return ServiceAdminOut.model_validate(await service.get_service(session, staff, service_id))
 
 
 @router.patch(
@@ -170,9 +174,13 @@ async def get_service(service_id: uuid.UUID, db: DbSession, staff: StaffMember) 
     summary="Change a service's terms or prices (administrators of every clinic)",
 )
 async def update_service(
-    service_id: uuid.UUID, body: ServicePatch, db: DbSession, staff: StaffMember, context: Audit
+    service_id: uuid.UUID,
+    body: ServicePatch,
+    session: DbSession,
+    staff: StaffMember,
+    context: Audit,
 ) -> ServiceAdminOut:
-    row = await service.update_service(db, staff, service_id, body.changes(), context=context)
+    row = await service.update_service(session, staff, service_id, body.changes(), context=context)
     return ServiceAdminOut.model_validate(row)
 
 
@@ -186,11 +194,11 @@ async def update_service(
 )
 async def list_availability(
     clinic_id: uuid.UUID,
-    db: DbSession,
+    session: DbSession,
     staff: StaffMember,
     practitioner_id: Annotated[uuid.UUID | None, Query(description="Only this one's.")] = None,
 ) -> list[AvailabilityLineOut]:
-    rows = await service.list_availability(db, staff, clinic_id, practitioner_id)
+    rows = await service.list_availability(session, staff, clinic_id, practitioner_id)
     return [AvailabilityLineOut.model_validate(row) for row in rows]
 
 
@@ -203,11 +211,13 @@ async def list_availability(
 async def create_availability(
     clinic_id: uuid.UUID,
     body: AvailabilityLineIn,
-    db: DbSession,
+    session: DbSession,
     staff: StaffMember,
     context: Audit,
 ) -> AvailabilityLineChangeOut:
-    changed = await service.create_availability(db, staff, body.to_line(clinic_id), context=context)
+    changed = await service.create_availability(
+        session, staff, body.to_line(clinic_id), context=context
+    )
     return AvailabilityLineChangeOut.from_change(changed)
 
 
@@ -219,12 +229,12 @@ async def create_availability(
 async def update_availability(
     availability_id: RowId,
     body: AvailabilityLinePatch,
-    db: DbSession,
+    session: DbSession,
     staff: StaffMember,
     context: Audit,
 ) -> AvailabilityLineChangeOut:
     changed = await service.update_availability(
-        db, staff, availability_id, body.changes(), context=context
+        session, staff, availability_id, body.changes(), context=context
     )
     return AvailabilityLineChangeOut.from_change(changed)
 
@@ -235,10 +245,10 @@ async def update_availability(
     summary="Remove a weekly availability line (appointments stay)",
 )
 async def delete_availability(
-    availability_id: RowId, db: DbSession, staff: StaffMember, context: Audit
+    availability_id: RowId, session: DbSession, staff: StaffMember, context: Audit
 ) -> ConflictsOut:
     return ConflictsOut.of(
-        await service.delete_availability(db, staff, availability_id, context=context)
+        await service.delete_availability(session, staff, availability_id, context=context)
     )
 
 
@@ -252,13 +262,13 @@ async def delete_availability(
 )
 async def list_time_off(
     practitioner_id: uuid.UUID,
-    db: DbSession,
+    session: DbSession,
     staff: StaffMember,
     ending_after: Annotated[
         AdminTime | None, Query(description="Only periods ending after this instant.")
     ] = None,
 ) -> list[TimeOffOut]:
-    rows = await service.list_time_off(db, staff, practitioner_id, ending_after)
+    rows = await service.list_time_off(session, staff, practitioner_id, ending_after)
     return [TimeOffOut.from_row(row) for row in rows]
 
 
@@ -269,10 +279,14 @@ async def list_time_off(
     summary="The practitioner is away, at every clinic (appointments stay)",
 )
 async def create_time_off(
-    practitioner_id: uuid.UUID, body: TimeOffIn, db: DbSession, staff: StaffMember, context: Audit
+    practitioner_id: uuid.UUID,
+    body: TimeOffIn,
+    session: DbSession,
+    staff: StaffMember,
+    context: Audit,
 ) -> TimeOffChangeOut:
     changed = await service.create_time_off(
-        db,
+        session,
         staff,
         practitioner_id,
         starts_at=body.starts_at,
@@ -287,9 +301,11 @@ async def create_time_off(
 
 @router.delete("/time-off/{time_off_id}", response_model=ConflictsOut, summary="Remove time off")
 async def delete_time_off(
-    time_off_id: RowId, db: DbSession, staff: StaffMember, context: Audit
+    time_off_id: RowId, session: DbSession, staff: StaffMember, context: Audit
 ) -> ConflictsOut:
-    return ConflictsOut.of(await service.delete_time_off(db, staff, time_off_id, context=context))
+    return ConflictsOut.of(
+        await service.delete_time_off(session, staff, time_off_id, context=context)
+    )
 
 
 # --- closures -----------------------------------------------------------------------------------
@@ -302,12 +318,12 @@ async def delete_time_off(
 )
 async def list_closures(
     clinic_id: uuid.UUID,
-    db: DbSession,
+    session: DbSession,
     staff: StaffMember,
     from_day: Annotated[AdminDay | None, Query(alias="from", description="First day.")] = None,
     to_day: Annotated[AdminDay | None, Query(alias="to", description="Last day.")] = None,
 ) -> list[ClosureOut]:
-    rows = await service.list_closures(db, staff, clinic_id, from_day, to_day)
+    rows = await service.list_closures(session, staff, clinic_id, from_day, to_day)
     return [ClosureOut.model_validate(row) for row in rows]
 
 
@@ -318,10 +334,10 @@ async def list_closures(
     summary="Close the clinic on a day or a period (appointments stay)",
 )
 async def create_closure(
-    clinic_id: uuid.UUID, body: ClosureIn, db: DbSession, staff: StaffMember, context: Audit
+    clinic_id: uuid.UUID, body: ClosureIn, session: DbSession, staff: StaffMember, context: Audit
 ) -> ClosuresChangeOut:
     changed = await service.create_closure(
-        db,
+        session,
         staff,
         clinic_id,
         first_day=body.first_day,
@@ -339,6 +355,8 @@ async def create_closure(
     "/closures/{closure_id}", response_model=ConflictsOut, summary="Open a closed day again"
 )
 async def delete_closure(
-    closure_id: RowId, db: DbSession, staff: StaffMember, context: Audit
+    closure_id: RowId, session: DbSession, staff: StaffMember, context: Audit
 ) -> ConflictsOut:
-    return ConflictsOut.of(await service.delete_closure(db, staff, closure_id, context=context))
+    return ConflictsOut.of(
+        await service.delete_closure(session, staff, closure_id, context=context)
+    )

@@ -35,12 +35,12 @@ session_cookie = APIKeyCookie(
 
 async def current_session(
     request: Request,
-    db: DbSession,
+    session: DbSession,
     token: Annotated[str | None, Depends(session_cookie)],
 ) -> SessionView | None:
     if not token:
         return None
-    view = await resolve_session(db, token)
+    view = await resolve_session(session, token)
     if view is None:
         return None
     if request.method not in SAFE_METHODS:

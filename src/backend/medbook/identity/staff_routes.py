@@ -73,7 +73,7 @@ async def sign_in(
     body: SignInIn,
     request: Request,
     response: Response,
-    db: DbSession,
+    session: DbSession,
     settings: AppSettings,
     limits: AppRateLimits,
     key: AppDataKey,
@@ -86,10 +86,10 @@ async def sign_in(
     # browser signing in again may well carry a stale one.
     context: AuditContext = await audit_context(request, key, None)
     accepted = await staff.sign_in_with_password(
-        db, settings, key, email=body.email, password=body.password, context=context
+        session, settings, key, email=body.email, password=body.password, context=context
     )
     if previous_token:
-        await repository.revoke_session_by_token(db, previous_token)
+        await repository.revoke_session_by_token(session, previous_token)
     set_session_cookie(response, accepted.session, accepted.lifetime_seconds)
     response.headers.update(NO_STORE)
     return SignInOut(
@@ -108,7 +108,7 @@ async def second_factor(
     body: SecondFactorIn,
     request: Request,
     response: Response,
-    db: DbSession,
+    session: DbSession,
     settings: AppSettings,
     limits: AppRateLimits,
     key: AppDataKey,
@@ -117,7 +117,7 @@ async def second_factor(
 ) -> SignedInOut:
     await _count_attempt(limits, settings, request, passwords=False)
     signed_in = await staff.pass_second_factor(
-        db,
+        session,
         settings,
         key,
         view,
@@ -134,9 +134,9 @@ async def second_factor(
     summary="Start enrolling an authenticator app: its secret and QR code",
 )
 async def start_enrolment(
-    response: Response, db: DbSession, key: AppDataKey, view: CurrentSession, context: Audit
+    response: Response, session: DbSession, key: AppDataKey, view: CurrentSession, context: Audit
 ) -> EnrolmentOut:
-    enrolment = await staff.start_enrolment(db, key, view, context=context)
+    enrolment = await staff.start_enrolment(session, key, view, context=context)
     response.headers.update(NO_STORE)
     return EnrolmentOut(
         secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg
@@ -152,7 +152,7 @@ async def confirm_enrolment(
     body: CodeIn,
     request: Request,
     response: Response,
-    db: DbSession,
+    session: DbSession,
     settings: AppSettings,
     limits: AppRateLimits,
     key: AppDataKey,
@@ -161,10 +161,10 @@ async def confirm_enrolment(
 ) -> EnrolmentConfirmedOut:
     await _count_attempt(limits, settings, request, passwords=False)
     signed_in, recovery_codes = await staff.confirm_enrolment(
-        db, settings, key, view, code=body.code, context=context
+        session, settings, key, view, code=body.code, context=context
     )
-    session = _signed_in(response, signed_in)
-    return EnrolmentConfirmedOut(**session.model_dump(), recovery_codes=recovery_codes)
+    signed_in_out = _signed_in(response, signed_in)
+    return EnrolmentConfirmedOut(**signed_in_out.model_dump(), recovery_codes=recovery_codes)
 
 
 @sign_in_router.post(
@@ -176,7 +176,7 @@ async def change_password(
     body: PasswordChangeIn,
     request: Request,
     response: Response,
-    db: DbSession,
+    session: DbSession,
     settings: AppSettings,
     limits: AppRateLimits,
     key: AppDataKey,
@@ -185,7 +185,7 @@ async def change_password(
 ) -> SignedInOut:
     await _count_attempt(limits, settings, request, passwords=True)
     signed_in = await staff.change_password(
-        db,
+        session,
         settings,
         key,
         principal.staff_id,
@@ -205,7 +205,7 @@ async def regenerate_recovery_codes(
     body: CodeIn,
     request: Request,
     response: Response,
-    db: DbSession,
+    session: DbSession,
     settings: AppSettings,
     limits: AppRateLimits,
     key: AppDataKey,
@@ -214,15 +214,15 @@ async def regenerate_recovery_codes(
 ) -> RecoveryCodesOut:
     await _count_attempt(limits, settings, request, passwords=False)
     codes = await staff.regenerate_recovery_codes(
-        db, settings, key, principal.staff_id, code=body.code, context=context
+        session, settings, key, principal.staff_id, code=body.code, context=context
     )
     response.headers.update(NO_STORE)
     return RecoveryCodesOut(recovery_codes=codes)
 
 
 @admin_router.get("", response_model=list[StaffOut], summary="Staff accounts you manage")
-async def list_staff(db: DbSession, principal: StaffMember) -> list[StaffOut]:
-    return [StaffOut.from_view(view) for view in await staff.list_staff(db, principal)]
+async def list_staff(session: DbSession, principal: StaffMember) -> list[StaffOut]:
+    return [StaffOut.from_view(view) for view in await staff.list_staff(session, principal)]
 
 
 @admin_router.post(
@@ -232,10 +232,10 @@ async def list_staff(db: DbSession, principal: StaffMember) -> list[StaffOut]:
     summary="Create a staff account with its roles",
 )
 async def create_staff(
-    body: StaffCreateIn, db: DbSession, principal: StaffMember, context: Audit
+    body: StaffCreateIn, session: DbSession, principal: StaffMember, context: Audit
 ) -> StaffOut:
     view = await staff.admin_create_staff(
-        db,
+        session,
         principal,
         email=body.email,
         full_name=body.full_name,
@@ -247,8 +247,8 @@ async def create_staff(
 
 
 @admin_router.get("/{staff_id}", response_model=StaffOut, summary="One staff account")
-async def get_staff(staff_id: uuid.UUID, db: DbSession, principal: StaffMember) -> StaffOut:
-    return StaffOut.from_view(await staff.get_staff(db, principal, staff_id))
+async def get_staff(staff_id: uuid.UUID, session: DbSession, principal: StaffMember) -> StaffOut:
+    return StaffOut.from_view(await staff.get_staff(session, principal, staff_id))
 
 
 @admin_router.post(
@@ -258,9 +258,13 @@ async def get_staff(staff_id: uuid.UUID, db: DbSession, principal: StaffMember) 
     summary="Grant a role at a clinic (or at every clinic)",
 )
 async def grant_role(
-    staff_id: uuid.UUID, body: RoleGrantIn, db: DbSession, principal: StaffMember, context: Audit
+    staff_id: uuid.UUID,
+    body: RoleGrantIn,
+    session: DbSession,
+    principal: StaffMember,
+    context: Audit,
 ) -> StaffOut:
-    view = await staff.grant_role(db, principal, staff_id, body.to_grant(), context=context)
+    view = await staff.grant_role(session, principal, staff_id, body.to_grant(), context=context)
     return StaffOut.from_view(view)
 
 
@@ -270,11 +274,11 @@ async def grant_role(
 async def revoke_role(
     staff_id: uuid.UUID,
     grant_id: uuid.UUID,
-    db: DbSession,
+    session: DbSession,
     principal: StaffMember,
     context: Audit,
 ) -> StaffOut:
-    view = await staff.revoke_role(db, principal, staff_id, grant_id, context=context)
+    view = await staff.revoke_role(session, principal, staff_id, grant_id, context=context)
     return StaffOut.from_view(view)
 
 
@@ -284,9 +288,9 @@ async def revoke_role(
     summary="Deactivate an account (its sessions end at once)",
 )
 async def deactivate(
-    staff_id: uuid.UUID, db: DbSession, principal: StaffMember, context: Audit
+    staff_id: uuid.UUID, session: DbSession, principal: StaffMember, context: Audit
 ) -> StaffOut:
-    view = await staff.set_active(db, principal, staff_id, active=False, context=context)
+    view = await staff.set_active(session, principal, staff_id, active=False, context=context)
     return StaffOut.from_view(view)
 
 
@@ -294,9 +298,9 @@ async def deactivate(
     "/{staff_id}/reactivate", response_model=StaffOut, summary="Reactivate an account"
 )
 async def reactivate(
-    staff_id: uuid.UUID, db: DbSession, principal: StaffMember, context: Audit
+    staff_id: uuid.UUID, session: DbSession, principal: StaffMember, context: Audit
 ) -> StaffOut:
-    view = await staff.set_active(db, principal, staff_id, active=True, context=context)
+    view = await staff.set_active(session, principal, staff_id, active=True, context=context)
     return StaffOut.from_view(view)
 
 
@@ -306,9 +310,11 @@ async def reactivate(
     summary="Forget the authenticator and recovery codes; the member enrols again",
 )
 async def reset_factors(
-    staff_id: uuid.UUID, db: DbSession, principal: StaffMember, context: Audit
+    staff_id: uuid.UUID, session: DbSession, principal: StaffMember, context: Audit
 ) -> StaffOut:
-    return StaffOut.from_view(await staff.reset_factors(db, principal, staff_id, context=context))
+    return StaffOut.from_view(
+        await staff.reset_factors(session, principal, staff_id, context=context)
+    )
 
 
 @admin_router.post(
@@ -322,12 +328,12 @@ async def reset_factors(
 )
 async def unlock(
     staff_id: uuid.UUID,
-    db: DbSession,
+    session: DbSession,
     key: AppDataKey,
     principal: StaffMember,
     context: Audit,
 ) -> StaffOut:
-    view = await staff.lift_throttles(db, principal, key, staff_id, context=context)
+    view = await staff.lift_throttles(session, principal, key, staff_id, context=context)
     return StaffOut.from_view(view)
 
 

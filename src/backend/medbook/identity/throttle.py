@@ -87,13 +87,13 @@ def throttle_for(
     return Throttle(account_key(key, email), client_key or b"", staff_id)
 
 
-async def refuse_if_delayed(db: AsyncSession, throttles: list[Throttle], what: str) -> None:
+async def refuse_if_delayed(session: AsyncSession, throttles: list[Throttle], what: str) -> None:
     """Raise SignInThrottledError while any of these throttles' delays runs. Locks them to the
     end of the transaction (in the order given: callers always give the address first)."""
     seconds = 0
     for throttle in throttles:
         blocked = await repository.claim(
-            db, throttle.account_key, throttle.client_key, throttle.staff_id
+            session, throttle.account_key, throttle.client_key, throttle.staff_id
         )
         seconds = max(seconds, blocked)
     if seconds > 0:
@@ -104,25 +104,25 @@ async def refuse_if_delayed(db: AsyncSession, throttles: list[Throttle], what: s
         raise error
 
 
-async def count_failure(db: AsyncSession, policy: Policy, throttle: Throttle) -> int:
+async def count_failure(session: AsyncSession, policy: Policy, throttle: Throttle) -> int:
     """Count a failure on a throttle claimed by refuse_if_delayed; the delay it starts (0:
     none yet)."""
     failures = await repository.count_failure(
-        db, throttle.account_key, throttle.client_key, forget_hours=policy.forget_after_hours
+        session, throttle.account_key, throttle.client_key, forget_hours=policy.forget_after_hours
     )
     seconds = delay_after(failures, policy)
     if seconds > 0:
-        await repository.block(db, throttle.account_key, throttle.client_key, seconds)
+        await repository.block(session, throttle.account_key, throttle.client_key, seconds)
     return seconds
 
 
-async def forget_address(db: AsyncSession, throttle: Throttle) -> None:
+async def forget_address(session: AsyncSession, throttle: Throttle) -> None:
     """A full sign-in: this address's failures for this email are forgiven. The count of wrong
     codes from every address is not: it runs out or is lifted by an administrator."""
     if throttle.client_key is not None:
-        await repository.forget(db, throttle.account_key, throttle.client_key)
+        await repository.forget(session, throttle.account_key, throttle.client_key)
 
 
-async def lift(db: AsyncSession, key: DataKey, email: str, staff_id: uuid.UUID | None) -> int:
+async def lift(session: AsyncSession, key: DataKey, email: str, staff_id: uuid.UUID | None) -> int:
     """End every throttle of an account at once; how many were delaying someone."""
-    return await repository.lift(db, account_key(key, email), staff_id)
+    return await repository.lift(session, account_key(key, email), staff_id)

@@ -50,11 +50,11 @@ _BLOCK = text(
 
 
 async def claim(
-    db: AsyncSession, account_key: bytes, client_key: bytes | None, staff_id: uuid.UUID | None
+    session: AsyncSession, account_key: bytes, client_key: bytes | None, staff_id: uuid.UUID | None
 ) -> int:
     """Lock this throttle (creating it if new); the seconds its delay still runs (0: none)."""
     row = (
-        await db.execute(
+        await session.execute(
             _CLAIM, {"account_key": account_key, "client_key": client_key, "staff_id": staff_id}
         )
     ).one()
@@ -62,11 +62,11 @@ async def claim(
 
 
 async def count_failure(
-    db: AsyncSession, account_key: bytes, client_key: bytes | None, *, forget_hours: int
+    session: AsyncSession, account_key: bytes, client_key: bytes | None, *, forget_hours: int
 ) -> int:
     """Count one failure on a claimed throttle; the failures in the current run."""
     failures: int = (
-        await db.execute(
+        await session.execute(
             _COUNT_FAILURE,
             {"account_key": account_key, "client_key": client_key, "forget_hours": forget_hours},
         )
@@ -75,16 +75,16 @@ async def count_failure(
 
 
 async def block(
-    db: AsyncSession, account_key: bytes, client_key: bytes | None, seconds: int
+    session: AsyncSession, account_key: bytes, client_key: bytes | None, seconds: int
 ) -> None:
-    await db.execute(
+    await session.execute(
         _BLOCK, {"account_key": account_key, "client_key": client_key, "seconds": seconds}
     )
 
 
-async def forget(db: AsyncSession, account_key: bytes, client_key: bytes) -> None:
+async def forget(session: AsyncSession, account_key: bytes, client_key: bytes) -> None:
     """The person at this address has signed in: their earlier mistakes there are forgiven."""
-    await db.execute(
+    await session.execute(
         text(
             "DELETE FROM staff_sign_in_throttles "
             "WHERE account_key = :account_key AND client_key = :client_key"
@@ -93,9 +93,9 @@ async def forget(db: AsyncSession, account_key: bytes, client_key: bytes) -> Non
     )
 
 
-async def lift(db: AsyncSession, account_key: bytes, staff_id: uuid.UUID | None) -> int:
+async def lift(session: AsyncSession, account_key: bytes, staff_id: uuid.UUID | None) -> int:
     """Remove every throttle of an account, from every address; how many were delaying."""
-    result = await db.execute(
+    result = await session.execute(
         text(
             """
             DELETE FROM staff_sign_in_throttles
@@ -109,13 +109,13 @@ async def lift(db: AsyncSession, account_key: bytes, staff_id: uuid.UUID | None)
 
 
 async def delayed_until(
-    db: AsyncSession, staff_ids: Sequence[uuid.UUID]
+    session: AsyncSession, staff_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, datetime]:
     """For each of these accounts being delayed from some address now: until when the last
     of those delays runs."""
     if not staff_ids:
         return {}
-    result = await db.execute(
+    result = await session.execute(
         text(
             """
             SELECT staff_id, max(blocked_until) AS until
@@ -129,9 +129,9 @@ async def delayed_until(
     return {row.staff_id: row.until for row in result.all()}
 
 
-async def prune(db: AsyncSession, *, forget_hours: int) -> int:
+async def prune(session: AsyncSession, *, forget_hours: int) -> int:
     """Remove throttles untouched for the forget period whose delay is over."""
-    result = await db.execute(
+    result = await session.execute(
         text(
             """
             DELETE FROM staff_sign_in_throttles

@@ -33,7 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["real-time"], responses=PROBLEM_RESPO
     "permission; mine needs a signed-in patient.",
 )
 async def changes(
-    db: DbSession,
+    session: DbSession,
     settings: AppSettings,
     view: OptionalSession,
     channel: Channel,
@@ -53,8 +53,8 @@ async def changes(
         since=since,
     )
     cursor = service.parse_since(since)
-    filter_ = await service.authorise(db, subscription, view, settings.availability_max_days)
-    return await service.changes_page(db, filter_, cursor, limit)
+    filter_ = await service.authorise(session, subscription, view, settings.availability_max_days)
+    return await service.changes_page(session, filter_, cursor, limit)
 
 
 @router.websocket("/ws")
@@ -66,8 +66,8 @@ async def changes_socket(websocket: WebSocket) -> None:
     token = websocket.cookies.get(SESSION_COOKIE) or None
     view = None
     if token is not None:
-        async with transaction(sessions) as db:
-            view = await resolve_session(db, token)
+        async with transaction(sessions) as session:
+            view = await resolve_session(session, token)
     if view is not None:
         key, limit = f"session:{view.id}", settings.ws_max_connections_per_session
     else:

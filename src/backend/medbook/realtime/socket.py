@@ -147,10 +147,10 @@ class SocketSession:
         await self._stop_pump()
         try:
             since = service.parse_since(request.since)
-            async with transaction(self._sessions) as db:
-                view = await self._session(db)
+            async with transaction(self._sessions) as session:
+                view = await self._session(session)
                 filter_ = await service.authorise(
-                    db, request, view, self._settings.availability_max_days
+                    session, request, view, self._settings.availability_max_days
                 )
         except DomainError as error:
             await self._refuse(error)
@@ -158,10 +158,10 @@ class SocketSession:
         self._subscription = request
         self._pump = asyncio.create_task(self._deliver(filter_, since))
 
-    async def _session(self, db: AsyncSession) -> SessionView | None:
+    async def _session(self, session: AsyncSession) -> SessionView | None:
         if self._token is None:
             return None
-        return await resolve_session(db, self._token)
+        return await resolve_session(session, self._token)
 
     async def _stop_pump(self) -> None:
         if self._subscriber is not None:
@@ -216,8 +216,8 @@ class SocketSession:
         first = True
         while through < self._hub.position:
             target = self._hub.position
-            async with transaction(self._sessions) as db:
-                connection = await feed.driver_connection(db)
+            async with transaction(self._sessions) as session:
+                connection = await feed.driver_connection(session)
                 page = await feed.read(connection, through, upto=target, limit=PAGE, scope=scope)
             if first:
                 service.check_not_pruned(through, page)
@@ -283,15 +283,15 @@ class SocketSession:
     async def _verify(self, subscription: SubscribeIn) -> DomainError | None:
         """Why the session may no longer follow this subscription, or None."""
         assert self._token is not None
-        async with transaction(self._sessions) as db:
-            view = await resolve_session(db, self._token, touch=False)
+        async with transaction(self._sessions) as session:
+            view = await resolve_session(session, self._token, touch=False)
             if view is None:
                 return SessionEndedError(
                     "Your session has ended: sign in again to keep following changes."
                 )
             try:
                 await service.authorise(
-                    db, subscription, view, self._settings.availability_max_days
+                    session, subscription, view, self._settings.availability_max_days
                 )
             except DomainError as error:
                 return error
