@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from medbook.clinics import repository
+from medbook.clinics.errors import ClinicNotFoundError
 from medbook.clinics.schemas import ClinicOut, PractitionerOut, ServiceOut
 from medbook.deps import DbSession
 from medbook.errors import PROBLEM_RESPONSES
-from medbook.kernel.errors import NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["clinics"], responses=PROBLEM_RESPONSES)
 
@@ -28,7 +28,7 @@ async def list_clinics(session: DbSession) -> list[ClinicOut]:
 async def get_clinic(clinic_id: uuid.UUID, session: DbSession) -> ClinicOut:
     clinic = await repository.get_clinic(session, clinic_id, with_details=True)
     if clinic is None:
-        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+        raise ClinicNotFoundError(f"There is no clinic {clinic_id}.")
     return ClinicOut.model_validate(clinic)
 
 
