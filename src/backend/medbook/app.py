@@ -14,11 +14,13 @@ from medbook.api_contract import install_api_contract
 from medbook.api_docs import install_api_docs
 from medbook.booking.routes import router as booking_router
 from medbook.booking.routes import staff_router
+from medbook.booking.service import booked_visits
 from medbook.boundary import InputBoundary
 from medbook.checkout.routes import router as checkout_router
 from medbook.checkout.routes import staff_router as checkout_staff_router
 from medbook.clinics.admin_routes import router as clinics_admin_router
 from medbook.clinics.routes import router as clinics_router
+from medbook.clinics.values import BookedVisits
 from medbook.data_key import DataKey
 from medbook.db import create_engine, database_url, session_factory
 from medbook.errors import UnexpectedErrors, install_error_handlers
@@ -104,6 +106,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await outbound.aclose()
 
 
+def wire_ports(app: FastAPI) -> None:
+    """What a lower domain needs from a higher one, handed down here: the lower one declares
+    the port (a Protocol) and reads it from app.state in its routes, never importing the
+    higher domain (.importlinter's layers)."""
+    # Clinics' administration tells the desk which booked visits a change strands.
+    visits: BookedVisits = booked_visits
+    app.state.booked_visits = visits
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="Medical Inc. booking API",
@@ -119,6 +130,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    wire_ports(app)
     settings = get_settings()
     allowed_origins = frozenset({origin_of(settings.public_base_url)})
     gateway_pages = page_csp(

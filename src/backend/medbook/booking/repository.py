@@ -10,7 +10,20 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, column, func, insert, inspect, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    bindparam,
+    column,
+    exists,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import TSTZRANGE, UUID, Range
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
@@ -20,6 +33,7 @@ from sqlalchemy.sql.dml import Update
 
 from medbook.booking.models import Appointment
 from medbook.clinics.models import Clinic
+from medbook.clinics.values import BookedVisit
 from medbook.kernel.statuses import ACTIVE_STATUSES, Status, active_statuses_sql
 
 ACTIVE = [status.value for status in ACTIVE_STATUSES]
@@ -534,3 +548,57 @@ async def booking_now(session: AsyncSession, appointment_id: uuid.UUID) -> uuid.
         await session.execute(_BOOKING_NOW, {"appointment_id": appointment_id})
     ).scalar_one_or_none()
     return found
+
+
+async def future_confirmed(
+    session: AsyncSession,
+    *,
+    practitioner_id: uuid.UUID | None = None,
+    clinic_id: uuid.UUID | None = None,
+    service_ids: Collection[uuid.UUID] | None = None,
+    overlapping: tuple[datetime, datetime] | None = None,
+) -> list[BookedVisit]:
+    """Confirmed appointments starting after now (the database's), narrowed as asked, each with
+    its clinic's timezone."""
+    query = (
+        select(
+            Appointment.id,
+            Appointment.clinic_id,
+            Appointment.practitioner_id,
+            Appointment.service_id,
+            Appointment.starts_at,
+            Appointment.ends_at,
+            Clinic.timezone,
+        )
+        .join(Clinic, Clinic.id == Appointment.clinic_id)
+        .where(Appointment.status == Status.CONFIRMED.value, Appointment.starts_at > func.now())
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    if practitioner_id is not None:
+        query = query.where(Appointment.practitioner_id == practitioner_id)
+    if clinic_id is not None:
+        query = query.where(Appointment.clinic_id == clinic_id)
+    if service_ids is not None:
+        query = query.where(Appointment.service_id.in_(service_ids))
+    if overlapping is not None:
+        start, end = overlapping
+        query = query.where(Appointment.starts_at < end, Appointment.ends_at > start)
+    return [BookedVisit(*row) for row in await session.execute(query)]
+
+
+def patient_booked_at(
+    patient_id: ColumnElement[uuid.UUID], clinic_ids: Collection[uuid.UUID]
+) -> ColumnElement[bool]:
+    """The patient (a patients.id column of the caller's query) has a booking at one of these
+    clinics, now or ever: a patient of theirs (ADR 0009). The patients domain scopes the desk's
+    search by it without reading our table (app.py wires it into patients' BookedAt port).
+
+    A hold counts only while it lives; one that ran out or was given back never was a booking.
+    """
+    return exists().where(
+        Appointment.patient_id == patient_id,
+        Appointment.clinic_id.in_(clinic_ids),
+        Appointment.kind == "appointment",
+        Appointment.status.not_in([Status.EXPIRED, Status.RELEASED]),
+        or_(Appointment.status != Status.HELD, Appointment.hold_expires_at > func.now()),
+    )

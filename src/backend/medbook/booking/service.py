@@ -7,7 +7,7 @@ reschedule or a hold is all-or-nothing. Every "now" is the database's transactio
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -47,6 +47,7 @@ from medbook.booking.repository import HoldTerms, NewAppointment, TimeOwner
 from medbook.booking.states import Action, InvalidTransitionError, next_status
 from medbook.clinics import service as clinics_service
 from medbook.clinics.models import Clinic, Practitioner, Service
+from medbook.clinics.values import BookedVisit
 from medbook.db import sqlstate
 from medbook.kernel.errors import BusyError, ForbiddenError, NotFoundError, UnprocessableError
 from medbook.kernel.permissions import Actor, Permission, StaffPrincipal
@@ -984,3 +985,24 @@ async def search_availability(
         return service, []
     schedule = await load_schedule(session, clinics, practitioners, first_day, last_day)
     return service, offered_slots(schedule, service, first_day, last_day)
+
+
+async def booked_visits(
+    session: AsyncSession,
+    *,
+    practitioner_id: uuid.UUID | None = None,
+    clinic_id: uuid.UUID | None = None,
+    service_ids: Collection[uuid.UUID] | None = None,
+    overlapping: tuple[datetime, datetime] | None = None,
+) -> list[BookedVisit]:
+    """The future confirmed appointments, narrowed as asked: what a change to the clinics'
+    timetables (a template line, time off, a closure, a practitioner's services) may leave
+    outside working time. The clinic administration asks through its BookedVisits port, which
+    app.py wires to this."""
+    return await repository.future_confirmed(
+        session,
+        practitioner_id=practitioner_id,
+        clinic_id=clinic_id,
+        service_ids=service_ids,
+        overlapping=overlapping,
+    )

@@ -1,7 +1,6 @@
 """SQL for the clinic administration: practitioners, services, templates, time off, closures.
 
-It also reads (never writes) the appointments a change could leave stranded: the desk is told
-about them, and the rows themselves are not touched.
+The appointments a change could leave stranded are booking's to read (values.BookedVisits).
 """
 
 from __future__ import annotations
@@ -9,14 +8,14 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import asdict
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from medbook.booking.models import Appointment
 from medbook.clinics.models import (
     Clinic,
     ClinicClosure,
@@ -27,7 +26,7 @@ from medbook.clinics.models import (
     WeeklyAvailability,
     practitioner_services,
 )
-from medbook.kernel.statuses import Status
+from medbook.clinics.values import TemplateLine
 
 CLOSURE = "closure"
 
@@ -35,6 +34,28 @@ CLOSURE = "closure"
 async def database_now(session: AsyncSession) -> datetime:
     now: datetime = (await session.execute(select(func.now()))).scalar_one()
     return now
+
+
+async def save(session: AsyncSession) -> None:
+    """Write the changes made to rows read in this session (the transaction stays open)."""
+    await session.flush()
+
+
+async def remove(session: AsyncSession, row: WeeklyAvailability | TimeOff | ClinicClosure) -> None:
+    await session.delete(row)
+    await session.flush()
+
+
+async def _insert_unique(session: AsyncSession, row: Practitioner | Service) -> bool:
+    """Insert the row; False when one of its unique keys is taken (a moment ago, by someone
+    else), in a savepoint, so the transaction goes on."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 # --- practitioners ------------------------------------------------------------------------------
@@ -101,6 +122,11 @@ async def current_clinics_of(session: AsyncSession, practitioner_id: uuid.UUID) 
     return list((await session.scalars(query)).all())
 
 
+async def insert_practitioner(session: AsyncSession, practitioner: Practitioner) -> bool:
+    """Add the practitioner; False when their registration number is taken."""
+    return await _insert_unique(session, practitioner)
+
+
 async def registration_number_taken(session: AsyncSession, number: str) -> bool:
     query = select(Practitioner.id).where(Practitioner.registration_number == number)
     return (await session.execute(query)).first() is not None
@@ -150,6 +176,11 @@ async def list_all_services(session: AsyncSession) -> Sequence[Service]:
 async def lock_service(session: AsyncSession, service_id: uuid.UUID) -> Service | None:
     query = select(Service).where(Service.id == service_id).with_for_update()
     return (await session.scalars(query)).one_or_none()
+
+
+async def insert_service(session: AsyncSession, service: Service) -> bool:
+    """Add the service; False when its code is taken."""
+    return await _insert_unique(session, service)
 
 
 async def service_code_taken(session: AsyncSession, code: str) -> bool:
@@ -202,18 +233,11 @@ async def lines_of(
     return (await session.scalars(query)).all()
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateLine:
-    """A line's values, apart from its row: what a change would make of it."""
-
-    practitioner_id: uuid.UUID
-    clinic_id: uuid.UUID
-    room_id: uuid.UUID | None
-    weekday: int
-    start_time: time
-    end_time: time
-    valid_from: date
-    valid_until: date | None
+async def insert_availability(session: AsyncSession, line: TemplateLine) -> WeeklyAvailability:
+    row = WeeklyAvailability(**asdict(line))
+    session.add(row)
+    await session.flush()
+    return row
 
 
 async def overlapping_lines(
@@ -260,6 +284,21 @@ async def get_time_off(
     return await session.get(TimeOff, time_off_id, populate_existing=again)
 
 
+async def insert_time_off(
+    session: AsyncSession,
+    practitioner_id: uuid.UUID,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+) -> TimeOff:
+    row = TimeOff(
+        practitioner_id=practitioner_id, starts_at=starts_at, ends_at=ends_at, reason=reason
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
 async def overlapping_time_off(
     session: AsyncSession, practitioner_id: uuid.UUID, starts_at: datetime, ends_at: datetime
 ) -> Sequence[TimeOff]:
@@ -302,63 +341,18 @@ async def own_closures_between(
 
 async def insert_closures(
     session: AsyncSession, clinic_id: uuid.UUID, days: Sequence[date], reason: str
-) -> Sequence[ClinicClosure]:
+) -> Sequence[ClinicClosure] | None:
+    """The new closures; None when the clinic is already closed on one of the days (the unique
+    key says so: someone closed it a moment ago), in a savepoint, so the transaction goes on."""
     rows = [{"clinic_id": clinic_id, "day": day, "kind": CLOSURE, "reason": reason} for day in days]
     statement = insert(ClinicClosure).values(rows).returning(ClinicClosure)
-    return (await session.scalars(statement)).all()
+    try:
+        async with session.begin_nested():
+            return (await session.scalars(statement)).all()
+    except IntegrityError:
+        return None
 
 
 async def lock_closure(session: AsyncSession, closure_id: int) -> ClinicClosure | None:
     """The closure, locked: of two requests deleting it, the second finds it gone."""
     return await session.get(ClinicClosure, closure_id, with_for_update=True)
-
-
-# --- appointments a change may strand -----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BookedVisit:
-    """A future confirmed appointment: who, where, and when (in UTC and the clinic's zone)."""
-
-    appointment_id: uuid.UUID
-    clinic_id: uuid.UUID
-    practitioner_id: uuid.UUID
-    service_id: uuid.UUID | None
-    starts_at: datetime
-    ends_at: datetime
-    timezone: str
-
-
-async def future_confirmed(
-    session: AsyncSession,
-    *,
-    practitioner_id: uuid.UUID | None = None,
-    clinic_id: uuid.UUID | None = None,
-    service_ids: Collection[uuid.UUID] | None = None,
-    overlapping: tuple[datetime, datetime] | None = None,
-) -> list[BookedVisit]:
-    """Confirmed appointments starting after now (the database's), narrowed as asked."""
-    query = (
-        select(
-            Appointment.id,
-            Appointment.clinic_id,
-            Appointment.practitioner_id,
-            Appointment.service_id,
-            Appointment.starts_at,
-            Appointment.ends_at,
-            Clinic.timezone,
-        )
-        .join(Clinic, Clinic.id == Appointment.clinic_id)
-        .where(Appointment.status == Status.CONFIRMED.value, Appointment.starts_at > func.now())
-        .order_by(Appointment.starts_at, Appointment.id)
-    )
-    if practitioner_id is not None:
-        query = query.where(Appointment.practitioner_id == practitioner_id)
-    if clinic_id is not None:
-        query = query.where(Appointment.clinic_id == clinic_id)
-    if service_ids is not None:
-        query = query.where(Appointment.service_id.in_(service_ids))
-    if overlapping is not None:
-        start, end = overlapping
-        query = query.where(Appointment.starts_at < end, Appointment.ends_at > start)
-    return [BookedVisit(*row) for row in await session.execute(query)]

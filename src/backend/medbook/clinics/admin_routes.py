@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from medbook.clinics import admin_service as service
 from medbook.clinics.admin_schemas import (
@@ -32,7 +32,7 @@ from medbook.clinics.admin_schemas import (
     TimeOffOut,
     conflicts_out,
 )
-from medbook.clinics.admin_service import PractitionerChanges
+from medbook.clinics.values import BookedVisits, PractitionerChanges
 from medbook.deps import DbSession
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.identity.dependencies import Audit, StaffMember
@@ -43,6 +43,15 @@ router = APIRouter(
 
 # Row ids of availability lines, time off and closures: PostgreSQL integers.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+async def booked_visits(request: Request) -> BookedVisits:
+    """Booking's answer to "which confirmed visits are booked?", wired in app.py."""
+    visits: BookedVisits = request.app.state.booked_visits
+    return visits
+
+
+Visits = Annotated[BookedVisits, Depends(booked_visits)]
 
 
 # --- practitioners ------------------------------------------------------------------------------
@@ -113,9 +122,10 @@ async def update_practitioner(
     session: DbSession,
     staff: StaffMember,
     context: Audit,
+    visits: Visits,
 ) -> PractitionerChangeOut:
     changed = await service.update_practitioner(
-        session, staff, practitioner_id, body.to_changes(), context=context
+        session, staff, practitioner_id, body.to_changes(), visits=visits, context=context
     )
     return PractitionerChangeOut.from_change(changed)
 
@@ -126,10 +136,19 @@ async def update_practitioner(
     summary="Stop offering a practitioner for booking (their appointments stay)",
 )
 async def deactivate_practitioner(
-    practitioner_id: uuid.UUID, session: DbSession, staff: StaffMember, context: Audit
+    practitioner_id: uuid.UUID,
+    session: DbSession,
+    staff: StaffMember,
+    context: Audit,
+    visits: Visits,
 ) -> PractitionerChangeOut:
     changed = await service.update_practitioner(
-        session, staff, practitioner_id, PractitionerChanges(active=False), context=context
+        session,
+        staff,
+        practitioner_id,
+        PractitionerChanges(active=False),
+        visits=visits,
+        context=context,
     )
     return PractitionerChangeOut.from_change(changed)
 
@@ -232,9 +251,10 @@ async def update_availability(
     session: DbSession,
     staff: StaffMember,
     context: Audit,
+    visits: Visits,
 ) -> AvailabilityLineChangeOut:
     changed = await service.update_availability(
-        session, staff, availability_id, body.changes(), context=context
+        session, staff, availability_id, body.changes(), visits=visits, context=context
     )
     return AvailabilityLineChangeOut.from_change(changed)
 
@@ -245,10 +265,12 @@ async def update_availability(
     summary="Remove a weekly availability line (appointments stay)",
 )
 async def delete_availability(
-    availability_id: RowId, session: DbSession, staff: StaffMember, context: Audit
+    availability_id: RowId, session: DbSession, staff: StaffMember, context: Audit, visits: Visits
 ) -> ConflictsOut:
     return ConflictsOut.of(
-        await service.delete_availability(session, staff, availability_id, context=context)
+        await service.delete_availability(
+            session, staff, availability_id, visits=visits, context=context
+        )
     )
 
 
@@ -284,6 +306,7 @@ async def create_time_off(
     session: DbSession,
     staff: StaffMember,
     context: Audit,
+    visits: Visits,
 ) -> TimeOffChangeOut:
     changed = await service.create_time_off(
         session,
@@ -292,6 +315,7 @@ async def create_time_off(
         starts_at=body.starts_at,
         ends_at=body.ends_at,
         reason=body.reason,
+        visits=visits,
         context=context,
     )
     return TimeOffChangeOut(
@@ -334,7 +358,12 @@ async def list_closures(
     summary="Close the clinic on a day or a period (appointments stay)",
 )
 async def create_closure(
-    clinic_id: uuid.UUID, body: ClosureIn, session: DbSession, staff: StaffMember, context: Audit
+    clinic_id: uuid.UUID,
+    body: ClosureIn,
+    session: DbSession,
+    staff: StaffMember,
+    context: Audit,
+    visits: Visits,
 ) -> ClosuresChangeOut:
     changed = await service.create_closure(
         session,
@@ -343,6 +372,7 @@ async def create_closure(
         first_day=body.first_day,
         last_day=body.last_day or body.first_day,
         reason=body.reason,
+        visits=visits,
         context=context,
     )
     return ClosuresChangeOut(

@@ -16,10 +16,16 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from medbook.clinics.admin_repository import BookedVisit, TemplateLine
-from medbook.clinics.admin_service import Changed, PractitionerChanges, PractitionerView
 from medbook.clinics.models import TimeOff, WeeklyAvailability
 from medbook.clinics.schemas import FromRow, ServiceOut
+from medbook.clinics.terms import MINUTES_PER_DAY
+from medbook.clinics.values import (
+    BookedVisit,
+    Changed,
+    PractitionerChanges,
+    PractitionerView,
+    TemplateLine,
+)
 from medbook.schemas import (
     MULTI_LINE_PATTERN,
     SINGLE_LINE_PATTERN,
@@ -33,7 +39,6 @@ AdminDay = Day
 AdminTime = Annotated[Instant, Field(description="ISO 8601 with its UTC offset.")]
 # Time off belongs to no clinic; every clinic is in Singapore.
 LOCAL_TIME = ZoneInfo("Asia/Singapore")
-MINUTES_PER_DAY = 24 * 60
 # What a service may cost, in cents: well inside the database's integer.
 MAX_CENTS = 100_000_000
 

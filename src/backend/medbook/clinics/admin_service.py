@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.audit import service as audit
@@ -38,7 +37,6 @@ from medbook.audit.service import AuditContext
 from medbook.clinics import admin_repository as repository
 from medbook.clinics import repository as catalogue
 from medbook.clinics import service as clinics_service
-from medbook.clinics.admin_repository import BookedVisit, TemplateLine
 from medbook.clinics.errors import (
     AvailabilityNotFoundError,
     AvailabilityOverlapsError,
@@ -47,7 +45,6 @@ from medbook.clinics.errors import (
     ClosureNotFoundError,
     InvalidAvailabilityError,
     InvalidPeriodError,
-    InvalidServiceRulesError,
     InvalidTimeOffError,
     PractitionerNotFoundError,
     RegistrationNumberTakenError,
@@ -66,46 +63,26 @@ from medbook.clinics.models import (
     TimeOff,
     WeeklyAvailability,
 )
+from medbook.clinics.terms import check_service_terms
+from medbook.clinics.values import (
+    BookedVisit,
+    BookedVisits,
+    Changed,
+    PractitionerChanges,
+    PractitionerView,
+    TemplateLine,
+)
 from medbook.kernel.errors import ForbiddenError
 from medbook.kernel.permissions import Permission, StaffPrincipal
+from medbook.kernel.time import local_day_bounds
 from medbook.scheduling import Interval, WeeklyRule, working_windows
 
 MANAGE = Permission.MANAGE_CLINIC
-MINUTES_PER_DAY = 24 * 60
 # A service's code names it for good; everything else about it is a term an administrator sets.
 SERVICE_FIXED = frozenset({"id", "code"})
 SERVICE_COLUMNS = frozenset(Service.__table__.columns.keys())
 # One closure request covers at most a year of days (a row per day).
 MAX_CLOSURE_DAYS = 366
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Changed(Generic[T]):
-    """What a change made, and the future confirmed appointments it left outside working time."""
-
-    value: T
-    conflicts: list[BookedVisit]
-
-
-@dataclass(frozen=True, slots=True)
-class PractitionerView:
-    practitioner: Practitioner
-    service_ids: list[uuid.UUID]
-    clinic_ids: list[uuid.UUID]  # where they have template lines
-
-
-@dataclass(frozen=True, slots=True)
-class PractitionerChanges:
-    """A practitioner's new values; None leaves one as it is."""
-
-    title: str | None = None
-    full_name: str | None = None
-    profession: str | None = None
-    active: bool | None = None
-    service_ids: Sequence[uuid.UUID] | None = None
-
 
 # --- who may ------------------------------------------------------------------------------------
 
@@ -283,12 +260,8 @@ async def create_practitioner(
         profession=profession,
         active=active,
     )
-    try:
-        async with session.begin_nested():
-            session.add(practitioner)
-            await session.flush()
-    except IntegrityError as error:  # the same number, added by someone else a moment ago
-        raise taken from error
+    if not await repository.insert_practitioner(session, practitioner):
+        raise taken  # the same number, added by someone else a moment ago
     await repository.replace_services(session, practitioner.id, unique_services)
     await audit.record(
         session,
@@ -309,6 +282,7 @@ async def update_practitioner(
     practitioner_id: uuid.UUID,
     changes: PractitionerChanges,
     *,
+    visits: BookedVisits,
     context: AuditContext,
 ) -> Changed[PractitionerView]:
     """Change a practitioner's details, whether they are bookable, and what they offer.
@@ -338,17 +312,15 @@ async def update_practitioner(
         removed = offered - set(wanted)
         if added or removed:
             await repository.replace_services(session, practitioner_id, wanted)
-    await session.flush()
+    await repository.save(session)
     if not (changed_fields or added or removed):
         return Changed(await _view(session, practitioner_id), [])
 
     conflicts: list[BookedVisit] = []
     if "active" in changed_fields and not practitioner.active:
-        conflicts = await repository.future_confirmed(session, practitioner_id=practitioner_id)
+        conflicts = await visits(session, practitioner_id=practitioner_id)
     elif removed:
-        conflicts = await repository.future_confirmed(
-            session, practitioner_id=practitioner_id, service_ids=removed
-        )
+        conflicts = await visits(session, practitioner_id=practitioner_id, service_ids=removed)
     await audit.record(
         session,
         "clinic.practitioner.updated",
@@ -365,57 +337,6 @@ async def update_practitioner(
 
 
 # --- services -----------------------------------------------------------------------------------
-
-
-def check_service_terms(service: Service) -> None:
-    """Raise the 422 that names the first rule a service's numbers break (the database's
-    checks, and what slot search needs: a grid that divides the day, a horizon past the
-    notice). Called on the row as it would be saved; a refusal rolls the request back."""
-
-    def refuse(detail: str, code: str) -> None:
-        raise InvalidServiceRulesError(detail, code=code)
-
-    if not 1 <= service.duration_minutes <= MINUTES_PER_DAY:
-        refuse("duration_minutes must be 1 to 1440 minutes.", "invalid_duration")
-    if not (
-        0 <= service.buffer_before_minutes <= MINUTES_PER_DAY
-        and 0 <= service.buffer_after_minutes <= MINUTES_PER_DAY
-    ):
-        refuse("Buffers must be 0 to 1440 minutes.", "invalid_buffer")
-    if not 1 <= service.grid_minutes <= MINUTES_PER_DAY or MINUTES_PER_DAY % service.grid_minutes:
-        refuse(
-            f"grid_minutes must divide the day (1440 minutes) evenly, e.g. 5, 10, 15, 20 or 30; "
-            f"{service.grid_minutes} does not.",
-            "grid_must_divide_day",
-        )
-    if service.price_cents < 0 or service.deposit_cents < 0:
-        refuse("Prices and deposits cannot be negative.", "invalid_price")
-    if service.deposit_cents > service.price_cents:
-        refuse(
-            f"The deposit ({service.deposit_cents} cents) cannot exceed the price "
-            f"({service.price_cents} cents).",
-            "deposit_exceeds_price",
-        )
-    if service.online_payment not in ("none", "deposit", "full"):
-        refuse("online_payment must be none, deposit or full.", "invalid_online_payment")
-    if service.online_payment == "deposit" and service.deposit_cents == 0:
-        refuse(
-            "online_payment 'deposit' needs a deposit above zero.", "online_payment_needs_deposit"
-        )
-    if service.online_payment == "full" and service.price_cents == 0:
-        refuse("online_payment 'full' needs a price above zero.", "online_payment_needs_price")
-    if service.min_notice_minutes < 0 or service.max_days_ahead < 1:
-        refuse(
-            "min_notice_minutes cannot be negative and max_days_ahead must be at least 1.",
-            "invalid_booking_horizon",
-        )
-    if service.max_days_ahead * MINUTES_PER_DAY < service.min_notice_minutes:
-        refuse(
-            "max_days_ahead must reach beyond min_notice_minutes, or nothing is ever bookable.",
-            "invalid_booking_horizon",
-        )
-    if service.cancellation_window_hours < 0:
-        refuse("cancellation_window_hours cannot be negative.", "invalid_cancellation_window")
 
 
 def _set_terms(service: Service, terms: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -463,12 +384,8 @@ async def create_service(
     taken = ServiceCodeTakenError(f"A service with code {code} already exists.")
     if await repository.service_code_taken(session, code):
         raise taken
-    try:
-        async with session.begin_nested():
-            session.add(service)
-            await session.flush()
-    except IntegrityError as error:
-        raise taken from error
+    if not await repository.insert_service(session, service):
+        raise taken
     await audit.record(
         session,
         "clinic.service.created",
@@ -498,7 +415,7 @@ async def update_service(
     check_service_terms(service)
     if not changed:
         return service
-    await session.flush()
+    await repository.save(session)
     await audit.record(
         session,
         "clinic.service.updated",
@@ -588,18 +505,17 @@ def _fits(lines: Sequence[TemplateLine], visit: BookedVisit) -> bool:
 
 async def _stranded_by_template_change(
     session: AsyncSession,
+    visits: BookedVisits,
     practitioner_id: uuid.UUID,
     clinic_id: uuid.UUID,
     before: Sequence[TemplateLine],
 ) -> list[BookedVisit]:
     """Future confirmed appointments the template covered before the change and no longer does."""
-    visits = await repository.future_confirmed(
-        session, practitioner_id=practitioner_id, clinic_id=clinic_id
-    )
-    if not visits:
+    booked = await visits(session, practitioner_id=practitioner_id, clinic_id=clinic_id)
+    if not booked:
         return []
     after = [line_of(row) for row in await repository.lines_of(session, practitioner_id, clinic_id)]
-    return [visit for visit in visits if _fits(before, visit) and not _fits(after, visit)]
+    return [visit for visit in booked if _fits(before, visit) and not _fits(after, visit)]
 
 
 async def _template_before(
@@ -632,9 +548,7 @@ async def create_availability(
         # Already working somewhere: another clinic's practitioner is not taken by adding hours.
         _require_practitioner_manager(staff, line.practitioner_id, clinics)
     await _check_line_fits(session, line, exclude_id=None)
-    row = WeeklyAvailability(**asdict(line))
-    session.add(row)
-    await session.flush()
+    row = await repository.insert_availability(session, line)
     await _record_line(session, "clinic.availability.created", context, row, after=line)
     # A new line only adds working time: nothing booked can fall outside because of it.
     return Changed(row, [])
@@ -663,6 +577,7 @@ async def update_availability(
     line_id: int,
     changes: Mapping[str, Any],
     *,
+    visits: BookedVisits,
     context: AuditContext,
 ) -> Changed[WeeklyAvailability]:
     """Change a line's room, weekday, hours or validity (its practitioner and clinic stay)."""
@@ -675,9 +590,9 @@ async def update_availability(
     template = await _template_before(session, row.practitioner_id, row.clinic_id)
     for name, value in asdict(after).items():
         setattr(row, name, value)
-    await session.flush()
+    await repository.save(session)
     conflicts = await _stranded_by_template_change(
-        session, row.practitioner_id, row.clinic_id, template
+        session, visits, row.practitioner_id, row.clinic_id, template
     )
     await _record_line(
         session, "clinic.availability.updated", context, row, before, after, conflicts
@@ -686,16 +601,20 @@ async def update_availability(
 
 
 async def delete_availability(
-    session: AsyncSession, staff: StaffPrincipal, line_id: int, *, context: AuditContext
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    line_id: int,
+    *,
+    visits: BookedVisits,
+    context: AuditContext,
 ) -> list[BookedVisit]:
     """Remove a line; the appointments it covered stay, and are answered as conflicts."""
     row = await _managed_line(session, staff, line_id)
     before = line_of(row)
     template = await _template_before(session, row.practitioner_id, row.clinic_id)
-    await session.delete(row)
-    await session.flush()
+    await repository.remove(session, row)
     conflicts = await _stranded_by_template_change(
-        session, before.practitioner_id, before.clinic_id, template
+        session, visits, before.practitioner_id, before.clinic_id, template
     )
     await _record_line(
         session, "clinic.availability.deleted", context, row, before, None, conflicts
@@ -747,6 +666,7 @@ async def create_time_off(
     starts_at: datetime,
     ends_at: datetime,
     reason: str,
+    visits: BookedVisits,
     context: AuditContext,
 ) -> Changed[TimeOff]:
     """The practitioner is away, at every clinic, over [starts_at, ends_at). Appointments in
@@ -762,12 +682,8 @@ async def create_time_off(
             f"The practitioner is already away from {clash.starts_at.isoformat()} to "
             f"{clash.ends_at.isoformat()} (time off {clash.id}): change that one instead."
         )
-    row = TimeOff(
-        practitioner_id=practitioner_id, starts_at=starts_at, ends_at=ends_at, reason=reason
-    )
-    session.add(row)
-    await session.flush()
-    conflicts = await repository.future_confirmed(
+    row = await repository.insert_time_off(session, practitioner_id, starts_at, ends_at, reason)
+    conflicts = await visits(
         session, practitioner_id=practitioner_id, overlapping=(starts_at, ends_at)
     )
     # Not the reason: "sick" or "surgery" says something about a person's health.
@@ -801,8 +717,7 @@ async def delete_time_off(
     if row is None:
         raise missing
     await _require_manager_of_hours(session, staff, row.practitioner_id, row.starts_at, row.ends_at)
-    await session.delete(row)
-    await session.flush()
+    await repository.remove(session, row)
     await audit.record(
         session,
         "clinic.time_off.deleted",
@@ -848,6 +763,7 @@ async def create_closure(
     first_day: date,
     last_day: date,
     reason: str,
+    visits: BookedVisits,
     context: AuditContext,
 ) -> Changed[Sequence[ClinicClosure]]:
     """Close a clinic on a day or every day of a period (a closure row per local day).
@@ -862,19 +778,13 @@ async def create_closure(
             f"The clinic is already closed on {listed}{more}: leave those days out, or delete "
             "those closures first."
         )
-    try:
-        async with session.begin_nested():
-            rows = await repository.insert_closures(session, clinic_id, days, reason)
-    except IntegrityError as error:  # someone closed one of the days a moment ago
+    rows = await repository.insert_closures(session, clinic_id, days, reason)
+    if rows is None:  # someone closed one of the days a moment ago
         raise ClinicAlreadyClosedError(
             "Someone else has just closed the clinic on one of those days. Please look again."
-        ) from error
-    tz = ZoneInfo(clinic.timezone)
-    period = (
-        datetime.combine(first_day, time(0), tzinfo=tz),
-        datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz),
-    )
-    conflicts = await repository.future_confirmed(session, clinic_id=clinic_id, overlapping=period)
+        )
+    period = local_day_bounds(ZoneInfo(clinic.timezone), first_day, last_day)
+    conflicts = await visits(session, clinic_id=clinic_id, overlapping=period)
     await audit.record(
         session,
         "clinic.closure.created",
@@ -899,8 +809,7 @@ async def delete_closure(
     if row is None or (row.clinic_id is not None and not _works_at(staff, row.clinic_id)):
         raise ClosureNotFoundError(f"There is no closure {closure_id}.")
     staff.require(MANAGE, row.clinic_id)
-    await session.delete(row)
-    await session.flush()
+    await repository.remove(session, row)
     await audit.record(
         session,
         "clinic.closure.deleted",

@@ -30,6 +30,7 @@ from medbook.clinics.models import (
     WeeklyAvailability,
     practitioner_services,
 )
+from medbook.clinics.terms import check_service_terms
 from medbook.db import Base
 
 SINGAPORE = "Asia/Singapore"
@@ -365,6 +366,8 @@ async def seed_demo(session: AsyncSession, today: date) -> dict[str, int]:
     clinic_ids = await _clinic_ids(session)
     created["opening_hours"] = await _seed_opening_hours(session, clinic_ids)
     created["rooms"] = await _seed_rooms(session, clinic_ids)
+    for service in SERVICES:  # the administration's rule, before the database's checks
+        check_service_terms(service)
     created["services"] = await _insert_missing(
         session, Service, [asdict(service) for service in SERVICES], ["code"]
     )
