@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from medbook import __version__
 from medbook.api_contract import install_api_contract
 from medbook.api_docs import install_api_docs
+from medbook.booking.repository import patient_booked_at
 from medbook.booking.routes import router as booking_router
 from medbook.booking.routes import staff_router
 from medbook.booking.service import booked_visits
@@ -36,6 +37,7 @@ from medbook.outbound import outbound_client
 from medbook.patients.routes import router as patients_router
 from medbook.patients.routes import sign_in_router as patient_sign_in_router
 from medbook.patients.routes import staff_router as patients_staff_router
+from medbook.patients.values import BookedAt
 from medbook.payments.service import configured_gateway
 from medbook.privacy.routes import router as privacy_router
 from medbook.realtime.hub import Hub
@@ -113,6 +115,9 @@ def wire_ports(app: FastAPI) -> None:
     # Clinics' administration tells the desk which booked visits a change strands.
     visits: BookedVisits = booked_visits
     app.state.booked_visits = visits
+    # The desk's patient search is scoped to the patients of the staff member's clinics.
+    booked_at: BookedAt = patient_booked_at
+    app.state.patient_booked_at = booked_at
 
 
 def create_app() -> FastAPI:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    ColumnExpressionArgument,
     Integer,
     bindparam,
     column,
@@ -587,7 +588,7 @@ async def future_confirmed(
 
 
 def patient_booked_at(
-    patient_id: ColumnElement[uuid.UUID], clinic_ids: Collection[uuid.UUID]
+    patient_id: ColumnExpressionArgument[uuid.UUID], clinic_ids: Collection[uuid.UUID]
 ) -> ColumnElement[bool]:
     """The patient (a patients.id column of the caller's query) has a booking at one of these
     clinics, now or ever: a patient of theirs (ADR 0009). The patients domain scopes the desk's

@@ -55,7 +55,8 @@ from medbook.kernel.statuses import Status
 from medbook.kernel.time import local_day_bounds
 from medbook.patients import service as patients_service
 from medbook.patients.models import Patient
-from medbook.patients.service import ContactDetails, register_patient, update_contact
+from medbook.patients.service import register_patient, update_contact
+from medbook.patients.values import ContactDetails
 from medbook.privacy import service as privacy
 from medbook.scheduling import Interval
 
@@ -930,7 +931,9 @@ async def patient_visits(
         subject_id=patient_id,
         results=len(rows),
     )
-    known_here = await patients_service.known_at(session, staff, patient_id)
+    known_here = await patients_service.known_at(
+        session, staff, patient_id, repository.patient_booked_at
+    )
     return PatientVisits(patient, rows, await repository.database_now(session), known_here)
 
 

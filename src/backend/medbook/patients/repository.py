@@ -1,4 +1,5 @@
-"""The patients domain's SQL."""
+"""The patients domain's SQL. Who is a patient of which clinics is booking's to say: the
+queries that scope by it take its condition (values.BookedAt) as an argument."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, exists, func, insert, literal_column, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.booking.models import Appointment
-from medbook.kernel.statuses import Status
 from medbook.patients.models import Patient
+from medbook.patients.values import BookedAt
 
 
 async def patient_exists(session: AsyncSession, patient_id: uuid.UUID) -> bool:
@@ -32,20 +33,6 @@ async def patients_by_ids(
     return (await session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))).all()
 
 
-def _booked_at(clinic_ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
-    """The patient has a booking at one of these clinics, now or ever: a patient of theirs.
-
-    A hold counts only while it lives; one that ran out or was given back never was a booking.
-    """
-    return exists().where(
-        Appointment.patient_id == Patient.id,
-        Appointment.clinic_id.in_(clinic_ids),
-        Appointment.kind == "appointment",
-        Appointment.status.not_in([Status.EXPIRED, Status.RELEASED]),
-        or_(Appointment.status != Status.HELD, Appointment.hold_expires_at > func.now()),
-    )
-
-
 _BY_NAME = (Patient.full_name.asc().nulls_last(), Patient.created_at, Patient.id)
 
 
@@ -56,12 +43,13 @@ async def find_patients(
     phone_digits: str | None,
     nric_tail: str | None,
     nric_index: bytes | None,
-    booked_at: Collection[uuid.UUID] | None,
+    clinic_ids: Collection[uuid.UUID] | None,
+    booked_at: BookedAt,
     limit: int,
 ) -> Sequence[Patient]:
     """Patients matching any of the criteria given: a part of the name (any case), digits within
     the phone number, the end of the masked NRIC, or the NRIC's blind index. Only patients with
-    a booking at one of the `booked_at` clinics, unless that is None."""
+    a booking at one of the clinics (`booked_at`), unless `clinic_ids` is None."""
     matches: list[ColumnElement[bool]] = [Patient.full_name.icontains(name_part, autoescape=True)]
     if phone_digits is not None:
         # Stored as E.164: the digits after the "+".
@@ -71,8 +59,8 @@ async def find_patients(
     if nric_index is not None:
         matches.append(Patient.nric_index == nric_index)
     query = select(Patient).where(or_(*matches)).order_by(*_BY_NAME).limit(limit)
-    if booked_at is not None:
-        query = query.where(_booked_at(booked_at))
+    if clinic_ids is not None:
+        query = query.where(booked_at(Patient.id, clinic_ids))
     return (await session.scalars(query)).all()
 
 
@@ -98,14 +86,28 @@ async def find_by_identifier(
     return (await session.scalars(query)).all()
 
 
-async def booked_at(
-    session: AsyncSession, patient_ids: Collection[uuid.UUID], clinic_ids: Collection[uuid.UUID]
+async def patients_booked_at(
+    session: AsyncSession,
+    patient_ids: Collection[uuid.UUID],
+    clinic_ids: Collection[uuid.UUID],
+    booked_at: BookedAt,
 ) -> set[uuid.UUID]:
     """Which of these patients have a booking at one of these clinics."""
     if not patient_ids or not clinic_ids:
         return set()
-    query = select(Patient.id).where(Patient.id.in_(patient_ids), _booked_at(clinic_ids))
+    query = select(Patient.id).where(Patient.id.in_(patient_ids), booked_at(Patient.id, clinic_ids))
     return set((await session.scalars(query)).all())
+
+
+_REGISTER = insert(Patient).returning(Patient.id)
+
+
+async def insert_patient(
+    session: AsyncSession, full_name: str, phone: str, email: str | None
+) -> uuid.UUID:
+    values = {"full_name": full_name, "phone": phone, "email": email}
+    patient_id: uuid.UUID = (await session.execute(_REGISTER, values)).scalar_one()
+    return patient_id
 
 
 async def has_contact_details(session: AsyncSession, patient_id: uuid.UUID) -> bool:
@@ -133,8 +135,10 @@ async def upsert_singpass_patient(
     nric_ciphertext: bytes | None,
     nric_index: bytes | None,
     nric_masked: str | None,
-) -> tuple[uuid.UUID, bool]:
-    """Find the patient by Singpass UUID or create them; answers (id, created).
+) -> tuple[uuid.UUID, bool] | None:
+    """Find the patient by Singpass UUID or create them; answers (id, created), or None when
+    the NRIC is on another patient's record (its unique key says so; in a savepoint, so the
+    transaction goes on).
 
     The NRIC is refreshed on every sign-in: Singpass is the authority (a FIN holder who becomes
     a citizen keeps the UUID and gets a new number).
@@ -145,7 +149,7 @@ async def upsert_singpass_patient(
         "nric_index": nric_index,
         "nric_masked": nric_masked,
     }
-    upsert = insert(Patient).values(values)
+    upsert = pg_insert(Patient).values(values)
     statement: Any = upsert.on_conflict_do_update(
         index_elements=[Patient.singpass_uuid],
         set_={
@@ -154,5 +158,9 @@ async def upsert_singpass_patient(
             "nric_masked": upsert.excluded.nric_masked,
         },
     ).returning(Patient.id, literal_column("xmax = 0").label("created"))  # xmax 0: inserted
-    row = (await session.execute(statement)).one()
+    try:
+        async with session.begin_nested():
+            row = (await session.execute(statement)).one()
+    except IntegrityError:
+        return None
     return row.id, bool(row.created)

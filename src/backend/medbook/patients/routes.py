@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import RedirectResponse
 from pydantic import StringConstraints
 
@@ -25,6 +25,7 @@ from medbook.identity.dependencies import (
 from medbook.identity.sessions import absolute_lifetime_seconds
 from medbook.patients import service
 from medbook.patients.schemas import ContactIn, PatientMatchOut, PatientOut, SessionOut
+from medbook.patients.values import BookedAt
 from medbook.schemas import SINGLE_LINE_PATTERN
 
 router = APIRouter(prefix="/api/v1/me", tags=["patients"], responses=PROBLEM_RESPONSES)
@@ -95,6 +96,14 @@ async def update_my_contact(
     return PatientOut.from_row(await service.get_patient(session, actor.patient_id))
 
 
+async def patients_booked_at(request: Request) -> BookedAt:
+    """Booking's condition "a patient of these clinics", wired in app.py."""
+    booked_at: BookedAt = request.app.state.patient_booked_at
+    return booked_at
+
+
+PatientsBookedAt = Annotated[BookedAt, Depends(patients_booked_at)]
+
 SearchQuery = Annotated[
     str,
     StringConstraints(
@@ -115,7 +124,12 @@ SearchQuery = Annotated[
     summary="Find patients by name, phone or NRIC (at most 20; every search is audited)",
 )
 async def search_patients(
-    q: SearchQuery, session: DbSession, staff: StaffMember, key: AppDataKey, audit: Audit
+    q: SearchQuery,
+    session: DbSession,
+    staff: StaffMember,
+    key: AppDataKey,
+    audit: Audit,
+    booked_at: PatientsBookedAt,
 ) -> list[PatientMatchOut]:
-    found = await service.search_patients(session, staff, q, key, audit)
+    found = await service.search_patients(session, staff, q, key, audit, booked_at)
     return [PatientMatchOut.from_match(match) for match in found]

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from medbook.identity.schemas import GrantOut
 from medbook.identity.sessions import SessionView
 from medbook.patients.models import Patient
-from medbook.patients.service import ContactDetails, PatientMatch
+from medbook.patients.values import ContactDetails, PatientMatch
 from medbook.schemas import SingleLine, StrictModel
 
 

@@ -10,8 +10,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medbook.audit.service import AuditContext, record
@@ -19,19 +17,14 @@ from medbook.data_key import DataKey
 from medbook.identity import service as identity_service
 from medbook.identity.sessions import NewSession
 from medbook.identity.singpass import SingpassClient
-from medbook.kernel.errors import ConflictError, ForbiddenError, NotFoundError
+from medbook.kernel.errors import ForbiddenError
 from medbook.kernel.permissions import Permission, StaffPrincipal
 from medbook.patients import nric as nrics
 from medbook.patients import repository
+from medbook.patients.errors import NricOnAnotherRecordError, PatientNotFoundError
 from medbook.patients.models import Patient
+from medbook.patients.values import BookedAt, ContactDetails, PatientMatch
 from medbook.settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class ContactDetails:
-    full_name: str
-    phone: str  # E.164, already normalised at the edge
-    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +34,9 @@ class SignedInPatient:
     needs_contact_details: bool
 
 
-_REGISTER = insert(Patient).returning(Patient.id)
-
-
 async def register_patient(session: AsyncSession, contact: ContactDetails) -> uuid.UUID:
     """Record a patient met at the desk (no Singpass); answers the new patient's id."""
-    values = {"full_name": contact.full_name, "phone": contact.phone, "email": contact.email}
-    patient_id: uuid.UUID = (await session.execute(_REGISTER, values)).scalar_one()
-    return patient_id
+    return await repository.insert_patient(session, contact.full_name, contact.phone, contact.email)
 
 
 async def update_contact(
@@ -80,17 +68,15 @@ async def sign_in_with_singpass(
         ciphertext = key.encrypt(normalised, purpose=nrics.PURPOSE)
         index = key.blind_index(normalised, purpose=nrics.PURPOSE)
         masked = nrics.mask_nric(normalised)
-    try:
-        async with session.begin_nested():
-            patient_id, created = await repository.upsert_singpass_patient(
-                session, singpass_uuid, ciphertext, index, masked
-            )
-    except IntegrityError as error:
-        raise ConflictError(
+    upserted = await repository.upsert_singpass_patient(
+        session, singpass_uuid, ciphertext, index, masked
+    )
+    if upserted is None:
+        raise NricOnAnotherRecordError(
             "This NRIC is already on another patient record. Please contact the clinic so "
-            "we can merge the records.",
-            code="nric_on_another_record",
-        ) from error
+            "we can merge the records."
+        )
+    patient_id, created = upserted
     complete = await repository.has_contact_details(session, patient_id)
     return SignedInPatient(patient_id, created, not complete)
 
@@ -141,7 +127,7 @@ async def finish_singpass_login(
 async def get_patient(session: AsyncSession, patient_id: uuid.UUID) -> Patient:
     patient = await repository.get_patient(session, patient_id)
     if patient is None:
-        raise NotFoundError(f"There is no patient {patient_id}.", code="patient_not_found")
+        raise PatientNotFoundError(f"There is no patient {patient_id}.")
     return patient
 
 
@@ -188,18 +174,13 @@ def whole_phone(text: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-@dataclass(frozen=True, slots=True)
-class PatientMatch:
-    """A patient found at the desk. `known_here`: they have a booking at a clinic where the
-    staff member may see patients; otherwise they were found only by a whole identifier they
-    gave, and the desk is shown no more than it needs to book them (not their contact details)."""
-
-    patient: Patient
-    known_here: bool
-
-
 async def search_patients(
-    session: AsyncSession, staff: StaffPrincipal, query: str, key: DataKey, audit: AuditContext
+    session: AsyncSession,
+    staff: StaffPrincipal,
+    query: str,
+    key: DataKey,
+    audit: AuditContext,
+    booked_at: BookedAt,
 ) -> list[PatientMatch]:
     """Find patients for the desk (ADR 0009).
 
@@ -225,7 +206,8 @@ async def search_patients(
         phone_digits=terms.phone_digits,
         nric_tail=terms.nric_tail,
         nric_index=nric_index,
-        booked_at=clinics,
+        clinic_ids=clinics,
+        booked_at=booked_at,
         limit=SEARCH_LIMIT,
     )
     found = [PatientMatch(patient, known_here=True) for patient in own]
@@ -252,12 +234,17 @@ async def search_patients(
     return found
 
 
-async def known_at(session: AsyncSession, staff: StaffPrincipal, patient_id: uuid.UUID) -> bool:
-    """Is the patient one of a clinic where the staff member may see patients?"""
+async def known_at(
+    session: AsyncSession, staff: StaffPrincipal, patient_id: uuid.UUID, booked_at: BookedAt
+) -> bool:
+    """Is the patient one of a clinic where the staff member may see patients (`booked_at`:
+    booking's condition, ADR 0009)?"""
     clinics = staff.clinics_with(Permission.VIEW_PATIENTS)
     if clinics is None:
         return True
-    return patient_id in await repository.booked_at(session, [patient_id], clinics)
+    return patient_id in await repository.patients_booked_at(
+        session, [patient_id], clinics, booked_at
+    )
 
 
 # What other domains read of patients: they ask here, never the repository.
