@@ -12,8 +12,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from medbook.identity.staff import StaffView
-from medbook.identity.staff_repository import GrantRow
+from medbook.identity.values import GrantRow, StaffView
 from medbook.kernel.permissions import Grant, Role
 from medbook.schemas import SINGLE_LINE_PATTERN, SingleLine, StrictModel
 

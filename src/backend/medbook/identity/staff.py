@@ -52,7 +52,8 @@ from medbook.identity.sessions import (
     revoke_session,
     start_session,
 )
-from medbook.identity.staff_repository import Account, GrantRow
+from medbook.identity.staff_repository import Account
+from medbook.identity.values import GrantRow, StaffView
 from medbook.kernel.errors import (
     ClinicNotFoundError,
     ConflictError,
@@ -177,20 +178,6 @@ class Enrolment:
     secret: str
     otpauth_uri: str
     qr_svg: str
-
-
-@dataclass(frozen=True, slots=True)
-class StaffView:
-    """An account as administrators see it: never its password hash or second-factor secret."""
-
-    id: uuid.UUID
-    email: str
-    full_name: str
-    active: bool
-    enrolled: bool
-    throttled_until: datetime | None  # while sign-in from some address is being delayed
-    created_at: datetime
-    grants: tuple[GrantRow, ...]
 
 
 # --- creating accounts --------------------------------------------------------------------------

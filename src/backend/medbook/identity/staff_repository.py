@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medbook.db import sqlstate
 from medbook.identity.models import RecoveryCode, StaffMember, StaffRole, UserSession
 from medbook.identity.sessions import hash_token
+from medbook.identity.values import GrantRow
 from medbook.kernel.permissions import Role
 
 FOREIGN_KEY_VIOLATION = "23503"
@@ -37,16 +38,6 @@ class Account:
     totp_last_step: int | None
     active: bool
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class GrantRow:
-    id: uuid.UUID
-    staff_id: uuid.UUID
-    role: Role
-    clinic_id: uuid.UUID | None
-    granted_by: uuid.UUID | None
-    granted_at: datetime
 
 
 _ACCOUNT = select(
