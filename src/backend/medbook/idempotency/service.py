@@ -3,6 +3,8 @@
 The key row is inserted in the request's own transaction. A concurrent retry with the same key
 blocks on the primary key until the first request commits (then replays its answer) or rolls
 back (then runs as if it were first). A failed request stores nothing, so it can be retried.
+
+No HTTP here: the caller's routes turn the Answer into a response (and say when it is replayed).
 """
 
 from __future__ import annotations
@@ -13,13 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.idempotency.models import IdempotentRequest
+from medbook.idempotency import repository
 from medbook.kernel.errors import UnprocessableError
 
 MAX_KEY_LENGTH = 255
@@ -40,8 +39,11 @@ class Answer:
     replayed: bool
 
 
-def fingerprint(payload: Any) -> str:
-    canonical = json.dumps(jsonable_encoder(payload), sort_keys=True, separators=(",", ":"))
+def fingerprint(payload: BaseModel) -> str:
+    # JSON as the API spells it (aliases): the very text fastapi's jsonable_encoder made of a
+    # model, so fingerprints stored before still match.
+    as_json = payload.model_dump(mode="json", by_alias=True)
+    canonical = json.dumps(as_json, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -57,7 +59,7 @@ async def run_once(
     *,
     key: str | None,
     scope: str,
-    payload: Any,
+    payload: BaseModel,
     status_code: int,
     produce: Callable[[], Awaitable[BaseModel]],
     ttl_hours: int,
@@ -67,27 +69,9 @@ async def run_once(
         return Answer(status_code, (await produce()).model_dump(mode="json"), replayed=False)
     _check_key(key)
     digest = fingerprint(payload)
-    await session.execute(
-        delete(IdempotentRequest).where(
-            IdempotentRequest.scope == scope,
-            IdempotentRequest.key == key,
-            IdempotentRequest.created_at < func.now() - func.make_interval(0, 0, 0, 0, ttl_hours),
-        )
-    )
-    inserted = await session.execute(
-        insert(IdempotentRequest)
-        .values(scope=scope, key=key, fingerprint=digest)
-        .on_conflict_do_nothing()
-        .returning(IdempotentRequest.key)
-    )
-    if inserted.first() is None:
-        stored = (
-            await session.scalars(
-                select(IdempotentRequest).where(
-                    IdempotentRequest.scope == scope, IdempotentRequest.key == key
-                )
-            )
-        ).one()
+    await repository.forget_expired(session, scope, key, ttl_hours)
+    if not await repository.claim(session, scope, key, digest):
+        stored = await repository.stored(session, scope, key)
         if stored.fingerprint != digest:
             raise IdempotencyKeyReusedError(
                 "This Idempotency-Key was already used with a different request body; use a new key."
@@ -95,9 +79,5 @@ async def run_once(
         assert stored.status_code is not None
         return Answer(stored.status_code, stored.response_body, replayed=True)
     body = (await produce()).model_dump(mode="json")
-    await session.execute(
-        update(IdempotentRequest)
-        .where(IdempotentRequest.scope == scope, IdempotentRequest.key == key)
-        .values(status_code=status_code, response_body=body)
-    )
+    await repository.store_answer(session, scope, key, status_code, body)
     return Answer(status_code, body, replayed=False)
