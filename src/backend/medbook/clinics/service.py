@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -32,6 +32,13 @@ class Workplace:
     clinic: Clinic
     # The first of their template hours there that falls in the period; None: none falls in it.
     hours: Interval | None
+
+
+async def timezones(
+    session: AsyncSession, clinic_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Each of these clinics' timezone (an IANA name), by id; unknown ids are left out."""
+    return await repository.timezones(session, clinic_ids)
 
 
 async def workplaces(

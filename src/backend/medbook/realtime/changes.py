@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,6 +54,17 @@ class Change:
     @property
     def took_time(self) -> bool:
         return self.previous_status in ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """What one subscriber asks to follow, before anyone has checked they may."""
+
+    channel: Channel
+    clinic_ids: tuple[uuid.UUID, ...] = ()
+    first_day: date | None = None  # a local day of each clinic
+    last_day: date | None = None
+    practitioner_ids: tuple[uuid.UUID, ...] | None = None  # None: every practitioner
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,9 @@ async def changes(
         since=since,
     )
     cursor = service.parse_since(since)
-    filter_ = await service.authorise(session, subscription, view, settings.availability_max_days)
+    filter_ = await service.authorise(
+        session, subscription.to_subscription(), view, settings.availability_max_days
+    )
     return await service.changes_page(session, filter_, cursor, limit)
 
 

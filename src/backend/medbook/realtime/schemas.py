@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from medbook.realtime.changes import Channel
+from medbook.realtime.changes import Channel, Subscription
 from medbook.schemas import Day, StrictModel
 
 
@@ -35,6 +35,17 @@ class SubscriptionIn(StrictModel):
         description="Replay everything after this cursor first (the last one you saw). "
         "Without it, changes start from now.",
     )
+
+    def to_subscription(self) -> Subscription:
+        return Subscription(
+            channel=self.channel,
+            clinic_ids=tuple(self.clinic_ids),
+            first_day=self.first_day,
+            last_day=self.last_day,
+            practitioner_ids=(
+                tuple(self.practitioner_ids) if self.practitioner_ids is not None else None
+            ),
+        )
 
 
 class SubscribeIn(SubscriptionIn):

@@ -5,28 +5,26 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medbook.clinics.models import Clinic
+from medbook.clinics import service as clinics
 from medbook.identity.sessions import SessionView
 from medbook.kernel.errors import (
+    ClinicNotFoundError,
     ForbiddenError,
     GoneError,
-    NotFoundError,
     UnauthorizedError,
     UnprocessableError,
 )
 from medbook.kernel.permissions import Permission
 from medbook.kernel.time import local_day_bounds
 from medbook.realtime import feed
-from medbook.realtime.changes import Channel, Filter
+from medbook.realtime.changes import Channel, Filter, Subscription
 from medbook.realtime.cursor import Cursor, CursorError
-from medbook.realtime.schemas import SubscriptionIn
 
 
 async def authorise(
-    session: AsyncSession, subscription: SubscriptionIn, view: SessionView | None, max_days: int
+    session: AsyncSession, subscription: Subscription, view: SessionView | None, max_days: int
 ) -> Filter:
     """The subscription as a Filter, once the caller is known to be allowed it."""
     if subscription.channel is Channel.MINE:
@@ -64,16 +62,10 @@ async def authorise(
         for clinic_id in subscription.clinic_ids:
             staff.require(Permission.VIEW_SCHEDULE, clinic_id)
 
-    zones = dict(
-        (
-            await session.execute(
-                select(Clinic.id, Clinic.timezone).where(Clinic.id.in_(subscription.clinic_ids))
-            )
-        ).all()
-    )
+    zones = await clinics.timezones(session, subscription.clinic_ids)
     missing = [str(clinic_id) for clinic_id in subscription.clinic_ids if clinic_id not in zones]
     if missing:
-        raise NotFoundError(f"There is no clinic {', '.join(missing)}.", code="clinic_not_found")
+        raise ClinicNotFoundError(f"There is no clinic {', '.join(missing)}.")
     return Filter(
         subscription.channel,
         windows={

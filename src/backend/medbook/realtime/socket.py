@@ -23,7 +23,7 @@ from medbook.db import transaction
 from medbook.identity.sessions import SessionView, resolve_session
 from medbook.kernel.errors import DomainError, UnauthorizedError
 from medbook.realtime import feed, service
-from medbook.realtime.changes import Channel, Filter
+from medbook.realtime.changes import Channel, Filter, Subscription
 from medbook.realtime.cursor import Cursor
 from medbook.realtime.hub import PAGE, Hub, Subscriber, message
 from medbook.realtime.schemas import SubscribeIn
@@ -68,7 +68,7 @@ class SocketSession:
         self._closing: asyncio.Future[tuple[int, str] | None] = (
             asyncio.get_running_loop().create_future()
         )
-        self._subscription: SubscribeIn | None = None
+        self._subscription: Subscription | None = None
         self._pump: asyncio.Task[None] | None = None
         self._subscriber: Subscriber | None = None
 
@@ -145,17 +145,18 @@ class SocketSession:
             self.close(CLOSE_TRY_LATER, "feed starting")
             return
         await self._stop_pump()
+        subscription = request.to_subscription()
         try:
             since = service.parse_since(request.since)
             async with transaction(self._sessions) as session:
                 view = await self._session(session)
                 filter_ = await service.authorise(
-                    session, request, view, self._settings.availability_max_days
+                    session, subscription, view, self._settings.availability_max_days
                 )
         except DomainError as error:
             await self._refuse(error)
             return
-        self._subscription = request
+        self._subscription = subscription
         self._pump = asyncio.create_task(self._deliver(filter_, since))
 
     async def _session(self, session: AsyncSession) -> SessionView | None:
@@ -280,7 +281,7 @@ class SocketSession:
                 await self._refuse(refusal)
                 return
 
-    async def _verify(self, subscription: SubscribeIn) -> DomainError | None:
+    async def _verify(self, subscription: Subscription) -> DomainError | None:
         """Why the session may no longer follow this subscription, or None."""
         assert self._token is not None
         async with transaction(self._sessions) as session:
