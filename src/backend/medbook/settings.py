@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from medbook.jobs.schedule import cron_every
+from medbook.kernel.time import cron_every
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # localstripe, the local stand-in for Stripe that `make run` and the tests start.

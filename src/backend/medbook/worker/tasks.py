@@ -24,7 +24,7 @@ from medbook.checkout.service import Gateways
 from medbook.idempotency import tasks as idempotency_tasks
 from medbook.identity import tasks as identity_tasks
 from medbook.jobs.app import jobs
-from medbook.jobs.schedule import HOUR, cron_every
+from medbook.kernel.time import HOUR, cron_every
 from medbook.realtime import tasks as realtime_tasks
 from medbook.settings import Settings
 
