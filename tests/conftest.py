@@ -28,7 +28,7 @@ from medbook.identity.keys import generate_key_set, rp_keys_path
 from medbook.identity.permissions import Role
 from medbook.settings import REPO_ROOT, get_settings
 from tests.auth import AppClient, SignedIn, sign_in_staff
-from tests.databases import RESET_TABLES, recreate_database, wiped_tables
+from tests.databases import recreate_database, wipe
 from tests.live import LiveServer, free_port, start_live_server, stop_live_server
 
 # Property tests search at random on a developer's machine (new cases each run find new bugs)
@@ -116,13 +116,10 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 async def truncate_all(engine: AsyncEngine) -> None:
-    """Every table as the migrations left it: the models' tables and the feed's emptied."""
-    async with engine.begin() as connection:
-        await connection.exec_driver_sql(
-            f"TRUNCATE {', '.join(wiped_tables())} RESTART IDENTITY CASCADE"
-        )
-        for statement in RESET_TABLES.values():
-            await connection.exec_driver_sql(statement)
+    """Every table as the migrations left it (see tests/databases.py)."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        await wipe(raw.driver_connection)
 
 
 @pytest.fixture

@@ -18,6 +18,17 @@ KEPT_PREFIXES = ("procrastinate_",)
 RESET_TABLES = {"change_feed_horizon": "UPDATE change_feed_horizon SET xid = '0', id = 0"}
 
 
+# Every sequence of these tables (serial and identity columns) back at its start, as
+# TRUNCATE ... RESTART IDENTITY would leave it.
+RESTART_SEQUENCES = """
+SELECT setval(s.oid, p.start_value, false) FROM pg_class s
+JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')
+JOIN pg_class t ON t.oid = d.refobjid
+JOIN pg_sequences p ON p.schemaname = 'public' AND p.sequencename = s.relname
+WHERE t.relname IN ({tables}) AND p.last_value IS NOT NULL
+"""
+
+
 def kept(table: str) -> bool:
     return table in KEPT_TABLES or table.startswith(KEPT_PREFIXES)
 
@@ -27,6 +38,37 @@ def wiped_tables() -> list[str]:
     in_models = [table.name for table in reversed(Base.metadata.sorted_tables)]
     sql_only = sorted(SQL_ONLY_TABLES - set(in_models) - RESET_TABLES.keys())
     return sql_only + in_models
+
+
+async def wipe(connection: asyncpg.Connection) -> None:
+    """Put every table back as migrated, in one transaction.
+
+    Faster than one TRUNCATE of every table (new files for each table and index: 15-60 ms,
+    against about 3 ms here) with the same end: DELETE empties the tables that have rows,
+    children first; a table whose own trigger refuses DELETE (the audit log is append-only) is
+    truncated, which fires no row trigger; every sequence starts over. The lock comes first, so
+    that, as with TRUNCATE, the wipe waits for any transaction of the last test still writing.
+    """
+    tables = wiped_tables()
+    async with connection.transaction():
+        await connection.execute(
+            f"LOCK TABLE {', '.join([*tables, *RESET_TABLES])} IN ACCESS EXCLUSIVE MODE"
+        )
+        filled = await connection.fetch(
+            "SELECT name, EXISTS (SELECT FROM pg_trigger WHERE tgrelid = name::regclass "
+            "AND NOT tgisinternal AND tgtype & 8 <> 0) AS refuses_delete FROM ("
+            + " UNION ALL ".join(
+                f"SELECT '{table}' AS name WHERE EXISTS (SELECT FROM {table})" for table in tables
+            )
+            + ") AS filled"
+        )
+        truncated = [row["name"] for row in filled if row["refuses_delete"]]
+        deleted = {row["name"] for row in filled if not row["refuses_delete"]}
+        statements = [f"TRUNCATE {', '.join(truncated)}"] if truncated else []
+        statements += [f"DELETE FROM {table}" for table in tables if table in deleted]
+        statements.append(RESTART_SEQUENCES.format(tables=", ".join(f"'{t}'" for t in tables)))
+        statements += RESET_TABLES.values()
+        await connection.execute(";\n".join(statements))
 
 
 async def recreate_database(admin_url: str, name: str) -> None:
