@@ -34,10 +34,12 @@ def kept(table: str) -> bool:
 
 
 def wiped_tables() -> list[str]:
-    """Every table of the models and of the migrations' plain SQL, children before parents."""
+    """Every table of the models, children before parents, then the migrations' plain-SQL
+    tables: the wipe locks them in this order, and the feed's trigger writes a change event
+    after its appointment, never before."""
     in_models = [table.name for table in reversed(Base.metadata.sorted_tables)]
     sql_only = sorted(SQL_ONLY_TABLES - set(in_models) - RESET_TABLES.keys())
-    return sql_only + in_models
+    return in_models + sql_only
 
 
 async def wipe(connection: asyncpg.Connection) -> None:
