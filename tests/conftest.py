@@ -28,7 +28,7 @@ from medbook.identity.keys import generate_key_set, rp_keys_path
 from medbook.kernel.permissions import Role
 from medbook.settings import REPO_ROOT, get_settings
 from tests.auth import AppClient, SignedIn, sign_in_staff
-from tests.databases import recreate_database
+from tests.databases import recreate_database, wipe
 from tests.live import LiveServer, free_port, start_live_server, stop_live_server
 
 # Property tests search at random on a developer's machine (new cases each run find new bugs)
@@ -116,16 +116,11 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-TABLES = (
-    "gateway_events, refunds, payments, change_events, appointments, idempotent_requests, audit_events, user_sessions, singpass_logins, staff_recovery_codes, "
-    "staff_roles, staff_members, consents, patients, weekly_availability, time_off, clinic_closures, "
-    "practitioner_services, clinic_opening_hours, rooms, services, practitioners, clinics"
-)
-
-
 async def truncate_all(engine: AsyncEngine) -> None:
-    async with engine.begin() as connection:
-        await connection.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    """Every table as the migrations left it (see tests/databases.py)."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        await wipe(raw.driver_connection)
 
 
 @pytest.fixture
