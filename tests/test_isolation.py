@@ -8,7 +8,7 @@ import hashlib
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from medbook.identity.permissions import Role
+from medbook.kernel.permissions import Role
 from tests.auth import AppClient, sign_in_staff
 from tests.booking.helpers import book
 from tests.conftest import truncate_all
