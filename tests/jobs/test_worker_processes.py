@@ -154,6 +154,7 @@ LOCK_HOLDERS = text(
     """
     SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
      WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'medbook-hold-expiry'
+       AND a.datname = current_database()
     """
 )
 
@@ -224,6 +225,7 @@ CUT_CONNECTIONS = text(
     """
     SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
      WHERE application_name IN ('medbook-worker', 'medbook-hold-expiry')
+       AND datname = current_database()
     """
 )
 

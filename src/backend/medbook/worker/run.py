@@ -81,7 +81,13 @@ async def run_worker(
     """Run until SIGINT or SIGTERM, which stop it gracefully (running jobs may finish)."""
 
     schedule(settings)
-    engine = create_engine(url, settings, application_name="medbook-worker")
+    # Unlike a request (answered 503 and retried by its client), a job would spend one of its
+    # attempts on a connection the database dropped (a failover, a restart): test each first.
+    engine = create_engine(
+        url,
+        settings.model_copy(update={"db_pool_pre_ping": True}),
+        application_name="medbook-worker",
+    )
     outbound = outbound_client(settings)
     sessions = session_factory(engine)
     found = WorkerResources(
