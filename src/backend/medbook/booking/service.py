@@ -46,14 +46,21 @@ from medbook.booking.models import Appointment
 from medbook.booking.repository import HoldTerms, NewAppointment, TimeOwner
 from medbook.booking.states import Action, InvalidTransitionError, next_status
 from medbook.clinics import service as clinics_service
+from medbook.clinics.errors import PractitionerNotFoundError, ServiceNotFoundError
 from medbook.clinics.models import Clinic, Practitioner, Service
 from medbook.clinics.values import BookedVisit
 from medbook.db import sqlstate
-from medbook.kernel.errors import BusyError, ForbiddenError, NotFoundError, UnprocessableError
+from medbook.kernel.errors import (
+    BusyError,
+    ClinicNotFoundError,
+    ForbiddenError,
+    UnprocessableError,
+)
 from medbook.kernel.permissions import Actor, Permission, StaffPrincipal
 from medbook.kernel.statuses import Status
 from medbook.kernel.time import local_day_bounds
 from medbook.patients import service as patients_service
+from medbook.patients.errors import PatientNotFoundError
 from medbook.patients.models import Patient
 from medbook.patients.service import register_patient, update_contact
 from medbook.patients.values import ContactDetails
@@ -145,15 +152,13 @@ async def resolve_target(
     found = await clinics_service.booking_target(session, clinic_id, practitioner_id, service_id)
     if found is None:
         await _require_clinic_and_practitioner(session, clinic_id, practitioner_id)
-        raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
+        raise ServiceNotFoundError(f"There is no service {service_id}.")
     clinic, practitioner, service, offered, now = found
     repository.remember_now(session, now)
     if not practitioner.active:
-        raise NotFoundError(
-            f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"
-        )
+        raise PractitionerNotFoundError(f"There is no practitioner {practitioner_id}.")
     if not service.active:
-        raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
+        raise ServiceNotFoundError(f"There is no service {service_id}.")
     if not offered:
         raise UnprocessableError(
             f"{practitioner.title} {practitioner.full_name} does not offer {service.name}.",
@@ -167,11 +172,9 @@ async def _require_clinic_and_practitioner(
 ) -> None:
     """Raise the 404 that names which of the two does not exist, if either."""
     if await clinics_service.get_clinic(session, clinic_id) is None:
-        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+        raise ClinicNotFoundError(f"There is no clinic {clinic_id}.")
     if await clinics_service.get_practitioner(session, practitioner_id) is None:
-        raise NotFoundError(
-            f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"
-        )
+        raise PractitionerNotFoundError(f"There is no practitioner {practitioner_id}.")
 
 
 async def _schedule_for(
@@ -321,7 +324,7 @@ async def _patient_for(
 
 async def _require_patient(session: AsyncSession, patient_id: uuid.UUID) -> None:
     if not await patients_service.patient_exists(session, patient_id):
-        raise NotFoundError(f"There is no patient {patient_id}.", code="patient_not_found")
+        raise PatientNotFoundError(f"There is no patient {patient_id}.")
 
 
 async def _load(
@@ -861,7 +864,7 @@ async def clinic_book(
     staff.require(Permission.VIEW_SCHEDULE, clinic_id)
     clinic = await clinics_service.get_clinic(session, clinic_id)
     if clinic is None:
-        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+        raise ClinicNotFoundError(f"There is no clinic {clinic_id}.")
     start, end = local_day_bounds(ZoneInfo(clinic.timezone), first_day, last_day)
     rows = list(await repository.appointments_between(session, clinic_id, start, end))
     patients = None
@@ -966,11 +969,11 @@ async def search_availability(
     _check_period(first_day, last_day, max_days)
     service = await clinics_service.get_service(session, service_id)
     if service is None or not service.active:
-        raise NotFoundError(f"There is no service {service_id}.", code="service_not_found")
+        raise ServiceNotFoundError(f"There is no service {service_id}.")
     if clinic_id is not None:
         clinic = await clinics_service.get_clinic(session, clinic_id)
         if clinic is None:
-            raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+            raise ClinicNotFoundError(f"There is no clinic {clinic_id}.")
         clinics: list[Clinic] = [clinic]
     else:
         clinics = list(await clinics_service.list_clinics(session))
@@ -981,9 +984,7 @@ async def search_availability(
             not practitioners
             and await clinics_service.get_practitioner(session, practitioner_id) is None
         ):
-            raise NotFoundError(
-                f"There is no practitioner {practitioner_id}.", code="practitioner_not_found"
-            )
+            raise PractitionerNotFoundError(f"There is no practitioner {practitioner_id}.")
     if not practitioners:
         return service, []
     schedule = await load_schedule(session, clinics, practitioners, first_day, last_day)

@@ -25,7 +25,7 @@ from medbook.booking.models import Appointment
 from medbook.booking.service import AppointmentView, CheckoutDetails, PaidOutcome
 from medbook.clinics import service as clinics
 from medbook.db import transaction
-from medbook.kernel.errors import ConflictError, DomainError, NotFoundError
+from medbook.kernel.errors import ClinicNotFoundError, ConflictError, DomainError
 from medbook.kernel.permissions import Actor, Permission, StaffPrincipal
 from medbook.kernel.statuses import Status
 from medbook.kernel.time import local_day_bounds
@@ -433,7 +433,7 @@ async def clinic_day_payments(
     staff.require(Permission.VIEW_SCHEDULE, clinic_id)
     clinic = await clinics.get_clinic(session, clinic_id)
     if clinic is None:
-        raise NotFoundError(f"There is no clinic {clinic_id}.", code="clinic_not_found")
+        raise ClinicNotFoundError(f"There is no clinic {clinic_id}.")
     tz = ZoneInfo(clinic.timezone)
     start, end = local_day_bounds(tz, day, day)
     found = await payments.payments_for_appointments_between(session, clinic_id, start, end)
