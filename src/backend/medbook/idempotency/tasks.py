@@ -9,28 +9,18 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from medbook.db import transaction
-from medbook.idempotency.models import IdempotentRequest
+from medbook.idempotency import repository
 
 log = logging.getLogger(__name__)
-
-
-async def prune_once(session: AsyncSession, ttl_hours: int) -> int:
-    result = await session.execute(
-        delete(IdempotentRequest).where(
-            IdempotentRequest.created_at < func.now() - func.make_interval(0, 0, 0, 0, ttl_hours)
-        )
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def prune_idempotency_keys(
     sessions: async_sessionmaker[AsyncSession], ttl_hours: int
 ) -> None:
     async with transaction(sessions) as session:
-        pruned = await prune_once(session, ttl_hours)
+        pruned = await repository.forget_all_expired(session, ttl_hours)
     if pruned:
         log.info("forgot %d idempotency keys older than %d hours", pruned, ttl_hours)
