@@ -21,7 +21,6 @@ from medbook.booking.schemas import (
     AvailabilityOut,
     BlockIn,
     BookingDay,
-    CheckoutDetailsIn,
     ClinicDayOut,
     ClinicPeriodOut,
     ConfirmIn,
@@ -34,7 +33,7 @@ from medbook.booking.schemas import (
     SlotOut,
     WalkInIn,
 )
-from medbook.booking.service import AppointmentView, CheckoutDetails, ClinicBook
+from medbook.booking.service import AppointmentView, ClinicBook
 from medbook.deps import AppSettings, DbSession, IdempotencyKey
 from medbook.errors import PROBLEM_RESPONSES
 from medbook.idempotency.service import run_once
@@ -50,12 +49,6 @@ FromDay = Annotated[
     BookingDay, Query(alias="from", description="First local day, e.g. 2026-12-01.")
 ]
 ToDay = Annotated[BookingDay, Query(alias="to", description="Last local day (inclusive).")]
-
-
-def checkout_details(body: CheckoutDetailsIn) -> CheckoutDetails:
-    """What the patient gave at checkout, as the booking rules take it."""
-    contact = body.patient.to_contact() if body.patient is not None else None
-    return CheckoutDetails(contact, body.visit_reason, body.privacy_consent)
 
 
 def shown(view: AppointmentView) -> AppointmentOut:
@@ -198,7 +191,7 @@ async def confirm_hold(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> AppointmentOut:
-        row = await service.confirm_hold(session, hold_id, actor, checkout_details(body))
+        row = await service.confirm_hold(session, hold_id, actor, body.to_details())
         return await shown_now(session, row)
 
     return await idempotent(

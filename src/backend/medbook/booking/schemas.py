@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, model_validator
 
 from medbook.booking.models import Appointment
+from medbook.booking.values import CheckoutDetails
 from medbook.kernel.statuses import Status
 from medbook.patients.models import Patient
 from medbook.patients.schemas import ContactIn, PatientSummaryOut
@@ -55,6 +56,11 @@ class CheckoutDetailsIn(StrictModel):
         "Patients must send true once per notice version (else 422 privacy_consent_required); "
         "staff may send true to record a consent the patient gave at the desk.",
     )
+
+    def to_details(self) -> CheckoutDetails:
+        """What the patient gave at checkout, as the booking rules take it."""
+        contact = self.patient.to_contact() if self.patient is not None else None
+        return CheckoutDetails(contact, self.visit_reason, self.privacy_consent)
 
 
 class ConfirmIn(CheckoutDetailsIn):

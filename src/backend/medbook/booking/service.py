@@ -45,6 +45,7 @@ from medbook.booking.errors import (
 from medbook.booking.models import Appointment
 from medbook.booking.repository import HoldTerms, NewAppointment, TimeOwner
 from medbook.booking.states import Action, InvalidTransitionError, next_status
+from medbook.booking.values import CheckoutDetails
 from medbook.clinics import service as clinics_service
 from medbook.clinics.errors import PractitionerNotFoundError, ServiceNotFoundError
 from medbook.clinics.models import Clinic, Practitioner, Service
@@ -75,15 +76,6 @@ MY_APPOINTMENTS_LIMIT = 100
 CLINIC_BOOK_MAX_DAYS = 14  # the desk's week view, with a week either side to spare
 # What a calendar entry may be made for: a booking that is still going to happen, or happening.
 BOOKED = frozenset({Status.CONFIRMED, Status.CHECKED_IN})
-
-
-@dataclass(frozen=True, slots=True)
-class CheckoutDetails:
-    """What the patient gives at checkout, besides any payment."""
-
-    contact: ContactDetails | None = None
-    visit_reason: str = ""  # empty keeps any reason given before
-    privacy_consent: bool = False  # agrees to the current privacy notice now
 
 
 @dataclass(frozen=True, slots=True)

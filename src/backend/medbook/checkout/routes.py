@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request, status
 
 from medbook.booking.schemas import AppointmentOut, BookingDay, CancelIn
-from medbook.booking.service import CheckoutDetails
 from medbook.checkout import service
 from medbook.checkout.schemas import (
     CancellationQuoteOut,
@@ -113,9 +112,7 @@ async def start_payment(
     peers: Peers,
     actor: BookingActor,
 ) -> CheckoutOut:
-    contact = body.patient.to_contact() if body.patient is not None else None
-    details = CheckoutDetails(contact, body.visit_reason, body.privacy_consent)
-    checkout = await service.start_payment(session, peers, actor, hold_id, details)
+    checkout = await service.start_payment(session, peers, actor, hold_id, body.to_details())
     return checkout_out(request, checkout)
 
 

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from medbook.booking import service as booking
 from medbook.booking.errors import AppointmentNotFoundError, HoldExpiredError
 from medbook.booking.models import Appointment
-from medbook.booking.service import AppointmentView, CheckoutDetails, PaidOutcome
+from medbook.booking.service import AppointmentView, PaidOutcome
+from medbook.booking.values import CheckoutDetails
 from medbook.clinics import service as clinics
 from medbook.db import transaction
 from medbook.kernel.errors import ClinicNotFoundError, ConflictError, DomainError
