@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from medbook.db import session_factory
 from medbook.jobs.defer import defer
 from tests.auth import AppClient
-from tests.booking.helpers import hold, row
+from tests.booking.helpers import age_hold, hold, row
 from tests.factories import make_world
 from tests.jobs.conftest import eventually, marks
 from tests.jobs.tasks import record, slow
@@ -192,13 +191,7 @@ async def test_one_worker_announces_hold_expiries_and_another_takes_over_when_it
     kill(leader)
     killed_at = time.monotonic()
     held = await hold(client, world, world.at(10))
-    await session.execute(
-        text(
-            "UPDATE appointments SET hold_expires_at = now() + interval '3 seconds' WHERE id = :id"
-        ),
-        {"id": uuid.UUID(held.id)},
-    )
-    await session.commit()
+    await age_hold(session, held.id, timedelta(seconds=297))  # runs out in 3 s
 
     async def taken_over() -> bool:
         return LEADER in standby.log

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
 from functools import partial
@@ -21,7 +20,7 @@ from medbook.db import create_engine
 from medbook.jobs.leader import lead
 from medbook.realtime.feed import NOTIFY_CHANNEL
 from tests.auth import AppClient
-from tests.booking.helpers import hold, row
+from tests.booking.helpers import age_hold, hold, row
 from tests.factories import make_world
 
 
@@ -64,13 +63,7 @@ async def test_a_hold_is_expired_at_its_mark_by_the_leader_the_feed_woke_early(
     ):
         await asyncio.sleep(0.5)  # nothing held: the announcer sleeps LONGEST_SLEEP seconds
         held = await hold(client, world, world.at(10))
-        await session.execute(
-            text(
-                "UPDATE appointments SET hold_expires_at = now() + interval '1 second' WHERE id = :id"
-            ),
-            {"id": uuid.UUID(held.id)},
-        )
-        await session.commit()
+        await age_hold(session, held.id, timedelta(seconds=299))  # runs out in 1 s
         await wait_for_status(session, held.id, "expired", within=5)
     expired = await row(session, held.id)
     late = expired.updated_at - expired.hold_expires_at
